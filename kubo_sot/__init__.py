@@ -1,0 +1,11 @@
+"""kubo_sot: Kubo-Bastin spin-orbit torques, spin density, conductivity and AMR of 2D
+ferromagnets with spin-orbit coupling (Rashba ferromagnet of Ho et al.)."""
+
+__version__ = "0.1.0"
+
+from .errors import ConvergenceError, ConvergenceWarning, ParameterError  # noqa: E402
+from .models import RashbaFerromagnet, SquareLatticeRashbaFerromagnet  # noqa: E402
+from .observables.response import linear_response  # noqa: E402
+
+__all__ = ["RashbaFerromagnet", "SquareLatticeRashbaFerromagnet", "linear_response",
+           "ParameterError", "ConvergenceWarning", "ConvergenceError", "__version__"]

@@ -1,0 +1,66 @@
+"""Input validation: every check names the parameter, its value, unit and allowed range."""
+
+import math
+
+import numpy as np
+
+from .errors import ParameterError
+
+MAGNETIZATION_NORM_TOLERANCE = 1e-9
+
+
+def finite_scalar(name, value, unit):
+    """Return ``value`` as a float, or raise if it is not a finite real number."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} = {value!r} must be a real number in {unit}") from None
+    if not math.isfinite(x):
+        raise ParameterError(f"{name} = {x} {unit} must be finite")
+    return x
+
+
+def in_range(name, value, unit, low=None, high=None, low_open=False, high_open=False):
+    """Finite scalar within [low, high] (open ends where requested)."""
+    x = finite_scalar(name, value, unit)
+    lo_ok = low is None or (x > low if low_open else x >= low)
+    hi_ok = high is None or (x < high if high_open else x <= high)
+    if not (lo_ok and hi_ok):
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        bracket = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
+            ")" if high_open or high is None else "]")
+        raise ParameterError(f"{name} = {x:g} {unit} is outside the allowed range {bracket}")
+    return x
+
+
+def positive(name, value, unit):
+    return in_range(name, value, unit, low=0.0, low_open=True)
+
+
+def non_negative(name, value, unit):
+    return in_range(name, value, unit, low=0.0)
+
+
+def unit_vector(name, value, dim=3):
+    """A unit vector of length ``dim`` (norm 1 within 1e-9), returned as a tuple of floats."""
+    try:
+        v = np.asarray(value, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} = {value!r} must be {dim} real numbers") from None
+    if v.size != dim:
+        raise ParameterError(f"{name} = {value!r} must have {dim} components, got {v.size}")
+    if not np.all(np.isfinite(v)):
+        raise ParameterError(f"{name} = {tuple(v)} must be finite")
+    norm = float(np.linalg.norm(v))
+    if abs(norm - 1.0) > MAGNETIZATION_NORM_TOLERANCE:
+        raise ParameterError(
+            f"{name} = {tuple(v)} (dimensionless direction) must be a unit vector: "
+            f"its norm is {norm:.12g}, allowed 1 +/- {MAGNETIZATION_NORM_TOLERANCE:g}")
+    return tuple(float(x) for x in v)
+
+
+def choice(name, value, allowed):
+    if value not in allowed:
+        raise ParameterError(f"{name} = {value!r} is not one of {sorted(allowed)}")
+    return value

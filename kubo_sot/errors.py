@@ -1,0 +1,16 @@
+"""Exceptions and warnings of kubo_sot."""
+
+
+class ParameterError(ValueError):
+    """A parameter is outside its allowed range; raised before any computation."""
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """A numerical integral did not reach the requested tolerance.
+
+    The message gives the requested tolerance and the achieved error estimate.
+    """
+
+
+class ConvergenceError(RuntimeError):
+    """A numerical integral missed its tolerance by more than the warning margin."""

@@ -1,0 +1,1 @@
+"""k-space quadrature with error estimates."""

@@ -1,0 +1,1 @@
+"""Pure array kernels: Green's functions, energy integrals, Kubo-Bastin integrands."""

@@ -1,0 +1,1 @@
+"""Observables: conductivity, spin density, torkance, FL/DL torques, AMR."""

@@ -1,0 +1,41 @@
+"""Fermi-level band data: Fermi wave vectors, band occupations, alpha k_F / J."""
+
+import numpy as np
+
+from .results import BandData
+
+N_RAYS = 720
+N_SAMPLES = 6000
+
+
+def band_data(model, fermi_energy):
+    """Band occupations n_n (nm^-2) and mean outer Fermi radii k_F,n (nm^-1) at T = 0.
+
+    The occupied length along each ray is found from the sign changes of E_n - mu (linear
+    interpolation between N_SAMPLES samples) and integrated over angle,
+    n_n = (2 pi)^-2 Int dphi Int k dk theta(mu - E_n).  Accuracy ~ (1/N_SAMPLES)^2.
+    """
+    phi = (np.arange(N_RAYS) + 0.5) * 2 * np.pi / N_RAYS
+    k_max = np.asarray(model.tail_start(phi, fermi_energy, 0.0), float)
+    t = np.linspace(0.0, 1.0, N_SAMPLES)
+    k = k_max[:, None] * t
+    energies = model.eigensystem(k * np.cos(phi)[:, None], k * np.sin(phi)[:, None])[0]
+    occupations, k_fermi = [], []
+    for n in range(energies.shape[-1]):
+        s = energies[..., n] - fermi_energy
+        k0, k1, s0, s1 = k[:, :-1], k[:, 1:], s[:, :-1], s[:, 1:]
+        cross = np.signbit(s0) != np.signbit(s1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kc = np.where(cross, k0 + (k1 - k0) * s0 / (s0 - s1), np.nan)
+        lo = np.where(s0 < 0, k0, kc)
+        hi = np.where(s1 < 0, k1, kc)
+        occupied = np.where((s0 < 0) | (s1 < 0), 0.5 * (hi**2 - lo**2), 0.0)
+        area = np.sum(occupied) * (2 * np.pi / N_RAYS)
+        occupations.append(float(area / (2 * np.pi) ** 2))
+        outer = np.nanmax(np.where(cross, kc, -np.inf), axis=1)
+        outer = np.where(np.isfinite(outer), outer, 0.0)
+        k_fermi.append(float(np.mean(outer)))
+    exchange = getattr(model, "exchange", 0.0)
+    alpha = getattr(model, "alpha", 0.0)
+    ratio = alpha * k_fermi[0] / exchange if exchange > 0 else float("inf")
+    return BandData(tuple(k_fermi), tuple(occupations), float(ratio))

@@ -1,0 +1,232 @@
+"""Linear response of a band model to an in-plane electric field (Kubo-Bastin).
+
+Conductivity, current-induced spin density and torkance, each split into its Fermi-surface
+(I(a) + I(b)) and Fermi-sea (II) parts with a k-integration error estimate
+(CONVENTIONS.md sections 3-4).  Two routes compute the same per-k integrand:
+``route="eigenbasis"`` (closed-form energy integrals, fast) and ``route="green"``
+(explicit Green's functions and numerical energy integration, the check).
+"""
+
+import warnings
+
+import numpy as np
+
+from .. import _checks
+from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
+                         SPIN_DENSITY_FACTOR_PER_V_NM)
+from ..errors import ConvergenceError, ConvergenceWarning, ParameterError
+from ..integrate.kspace import integrate_kspace
+from ..kernels.energy_integrals import EnergyIntegrals
+from ..kernels.green import ConstantBroadening
+from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
+from ..kernels.kubo_bastin_green import kubo_bastin_green
+from ..models.base import BandModel
+from .bands import band_data
+from .results import LinearResponse, TensorResponse
+
+ROUTES = ("eigenbasis", "green")
+RTOL_RANGE = (0.0, 0.1)
+# Below this (in the tensor's unit) an element counts as zero when setting tolerances.
+SCALE_FLOOR = 1e-12
+# Raise instead of warn when the error estimate exceeds the tolerance by this factor.
+ERROR_MARGIN = 100.0
+
+# Layout of the packed integrand: B operators are (-hbar v_x, -hbar v_y, s_x, s_y, s_z).
+_SIGMA_SURFACE = slice(0, 4)
+_SIGMA_SEA = slice(4, 8)
+_CHI_A = slice(8, 14)
+_CHI_B = slice(14, 20)
+_CHI_SEA = slice(20, 26)
+N_COMPONENTS = 26
+# The conductivity's I(a) and I(b) are not integrated separately: on the diagonal each
+# diverges logarithmically, and off the diagonal each decays only as sin(2 phi) / k^2, so
+# it converges only conditionally (after the angular integral), never ray by ray.
+
+
+def _pack(surface_a, surface_b, sea):
+    """(P, 5, 2) kernel outputs -> (P, 26) integrand (I(a) + I(b) combined per k for sigma)."""
+    p = surface_a.shape[0]
+    return np.concatenate([
+        (surface_a[:, :2] + surface_b[:, :2]).reshape(p, 4), sea[:, :2].reshape(p, 4),
+        surface_a[:, 2:].reshape(p, 6), surface_b[:, 2:].reshape(p, 6),
+        sea[:, 2:].reshape(p, 6)], axis=1)
+
+
+def response_integrand(model, fermi_energy, broadening, thermal_energy, route="eigenbasis"):
+    """The per-k Kubo-Bastin integrand ``f(kx, ky) -> (P, 26)`` of :func:`linear_response`.
+
+    Operators B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z), field directions j = x, y.
+    """
+    spins = model.spin_operators()
+    if route == "eigenbasis":
+        integrals = EnergyIntegrals(fermi_energy, thermal_energy)
+        gamma = broadening.gamma
+
+        def integrand(kx, ky):
+            energies, vectors = model.eigensystem(kx, ky)
+            vel = to_eigenbasis(np.moveaxis(model.velocity(kx, ky), 0, 1), vectors)
+            ops = np.concatenate([-vel, to_eigenbasis(spins, vectors)], axis=1)
+            return _pack(*kubo_bastin_eigenbasis(energies, ops, vel, gamma, integrals))
+        return integrand
+
+    def integrand(kx, ky):
+        h = model.hamiltonian(kx, ky)
+        vel = np.moveaxis(model.velocity(kx, ky), 0, 1)
+        ops = np.concatenate([-vel, np.broadcast_to(spins, (h.shape[0],) + spins.shape)],
+                             axis=1)
+        return _pack(*kubo_bastin_green(h, vel, ops, fermi_energy, broadening,
+                                        thermal_energy))
+    return integrand
+
+
+def _torkance(chi, exchange, magnetization):
+    """t_aj = J (M x chi_{:, j})_a for a (3, 2) array."""
+    return exchange * np.cross(np.asarray(magnetization)[None, :], chi.T).T
+
+
+def _tolerances(rtol, exchange, magnetization):
+    """Absolute tolerances on the packed integral, from a pilot estimate of it."""
+    def tolerance(est):
+        sigma = est[_SIGMA_SURFACE] + est[_SIGMA_SEA]
+        chi = (est[_CHI_A] + est[_CHI_B] + est[_CHI_SEA]).reshape(3, 2)
+        scale_sigma = max(np.max(np.abs(sigma)), SCALE_FLOOR)
+        scale_chi = max(np.max(np.abs(chi)), SCALE_FLOOR)
+        if exchange > 0:
+            # The torkance J M x chi can be much smaller than chi (chi mostly along M);
+            # its own largest element sets the accuracy needed for chi.
+            torque = np.max(np.abs(_torkance(chi, exchange, magnetization))) / exchange
+            scale_chi = min(scale_chi, max(torque, SCALE_FLOOR))
+        atol = np.empty(N_COMPONENTS)
+        atol[_SIGMA_SURFACE] = atol[_SIGMA_SEA] = 0.5 * rtol * scale_sigma
+        atol[_CHI_A] = atol[_CHI_B] = atol[_CHI_SEA] = rtol * scale_chi / 3.0
+        return atol
+    return tolerance
+
+
+def validate_response_arguments(model, fermi_energy, broadening, temperature, rtol, route,
+                                n_jobs):
+    """Check every argument of :func:`linear_response`; return the cleaned values."""
+    if not isinstance(model, BandModel):
+        raise ParameterError(f"model = {model!r} does not implement the BandModel protocol "
+                             "(e.g. kubo_sot.RashbaFerromagnet)")
+    mu = _checks.finite_scalar("fermi_energy", fermi_energy, "eV")
+    if isinstance(broadening, ConstantBroadening):
+        gamma = broadening
+    else:
+        gamma = ConstantBroadening(_checks.positive("broadening", broadening, "eV"))
+    temperature = _checks.non_negative("temperature", temperature, "K")
+    rtol = _checks.in_range("rtol", rtol, "(relative)", *RTOL_RANGE, low_open=True,
+                            high_open=True)
+    _checks.choice("route", route, ROUTES)
+    if not (isinstance(n_jobs, (int, np.integer)) and (n_jobs >= 1 or n_jobs == -1)):
+        raise ParameterError(f"n_jobs = {n_jobs!r} must be a positive integer or -1 (all cores)")
+    bottom = model.band_bottom()
+    if mu < bottom:
+        raise ParameterError(
+            f"fermi_energy = {mu:g} eV is below the band bottom {bottom:.6g} eV: there are "
+            f"no states; allowed range [{bottom:.6g}, inf) eV")
+    return mu, gamma, temperature, rtol
+
+
+def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6, *,
+                    route="eigenbasis", n_jobs=1):
+    """Kubo-Bastin linear response to an in-plane electric field.
+
+    Parameters
+    ----------
+    model : BandModel
+        e.g. :class:`kubo_sot.RashbaFerromagnet`.
+    fermi_energy : float
+        Chemical potential mu in eV (at or above the band bottom).
+    broadening : float
+        Constant disorder broadening Gamma = hbar / (2 tau) in eV (> 0).
+    temperature : float, optional
+        Temperature in K (>= 0), default 0.
+    rtol : float, optional
+        Target accuracy of every tensor element relative to the largest element of its
+        tensor, in (0, 0.1); default 1e-6.
+    route : {"eigenbasis", "green"}, keyword-only
+        Closed-form eigenbasis route (default) or the explicit-Green's-function check route.
+    n_jobs : int, keyword-only
+        joblib workers over chunks of k-space rays; 1 (default) is serial.  Same numbers.
+
+    Returns
+    -------
+    LinearResponse
+        ``conductivity`` (2x2, e^2/h), ``spin_density`` (3x2, 1/(V nm)), ``torkance``
+        (3x2, e/nm), each with ``total``, ``fermi_surface``, ``fermi_sea``, ``error``;
+        ``bands``; ``provenance``; and ``torque_coefficients(field_direction)``.
+
+    Notes
+    -----
+    chi_Bj = -e (hbar / 2 pi) Int d^2k/(2 pi)^2 [I(a) + I(b) + II] (CONVENTIONS.md §4,
+    Crépieux & Bruno, PRB 64, 014416 (2001)); sigma_ij uses B = -e v_i.
+
+    Examples
+    --------
+    >>> import kubo_sot
+    >>> model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    >>> r = kubo_sot.linear_response(model, fermi_energy=0.3, broadening=0.01, rtol=1e-4)
+    >>> r.conductivity.total.shape, r.torkance.unit
+    ((2, 2), 'e/nm')
+    """
+    mu, gamma, temperature, rtol = validate_response_arguments(
+        model, fermi_energy, broadening, temperature, rtol, route, n_jobs)
+    kt = BOLTZMANN_EV_PER_K * temperature
+    exchange = float(getattr(model, "exchange", 0.0))
+    magnetization = getattr(model, "magnetization", (0.0, 0.0, 1.0))
+    integrand = response_integrand(model, mu, gamma, kt, route)
+    result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt),
+                              _tolerances(rtol, exchange, magnetization), n_jobs=n_jobs)
+    tolerance = _tolerances(rtol, exchange, magnetization)(result.estimate)
+    _report_convergence(result, tolerance, rtol)
+    return _assemble(model, result, exchange, magnetization, mu, gamma.gamma, temperature,
+                     rtol, route)
+
+
+def _report_convergence(result, tolerance, rtol):
+    ratio = float(np.max(result.error / np.maximum(tolerance, 1e-300)))
+    if ratio <= 1.0:
+        return
+    message = (f"k-space integral missed its tolerance: error estimate up to {ratio:.3g} "
+               f"times the tolerance for rtol = {rtol:g} ({result.n_kpoints} k-points)")
+    if ratio > ERROR_MARGIN:
+        raise ConvergenceError(message)
+    warnings.warn(message, ConvergenceWarning, stacklevel=3)
+
+
+def _assemble(model, result, exchange, magnetization, mu, gamma, temperature, rtol, route):
+    from .. import __version__
+    est, err = result.estimate, result.error
+    fs = SPIN_DENSITY_FACTOR_PER_V_NM
+    fc = CONDUCTIVITY_FACTOR_E2_OVER_H
+    sig_surface = fc * est[_SIGMA_SURFACE].reshape(2, 2)
+    sig_sea = fc * est[_SIGMA_SEA].reshape(2, 2)
+    sig_err = fc * (err[_SIGMA_SURFACE] + err[_SIGMA_SEA]).reshape(2, 2)
+    conductivity = TensorResponse("conductivity", "e^2/h", sig_surface + sig_sea,
+                                  sig_surface, sig_sea, sig_err)
+    chi_a = fs * est[_CHI_A].reshape(3, 2)
+    chi_b = fs * est[_CHI_B].reshape(3, 2)
+    chi_sea = fs * est[_CHI_SEA].reshape(3, 2)
+    chi_err = fs * (err[_CHI_A] + err[_CHI_B] + err[_CHI_SEA]).reshape(3, 2)
+    spin = TensorResponse("spin_density", "1/(V nm)", chi_a + chi_b + chi_sea,
+                          chi_a + chi_b, chi_sea, chi_err, chi_a, chi_b)
+    m = np.asarray(magnetization, float)
+    tk = {key: _torkance(val, exchange, m) for key, val in
+          (("a", chi_a), ("b", chi_b), ("sea", chi_sea))}
+    # |(M x d)_a| <= sum_b |M_b| |d_c| over the two other components.
+    abs_m = np.abs(m)
+    t_err = exchange * np.stack([abs_m[1] * chi_err[2] + abs_m[2] * chi_err[1],
+                                 abs_m[0] * chi_err[2] + abs_m[2] * chi_err[0],
+                                 abs_m[0] * chi_err[1] + abs_m[1] * chi_err[0]])
+    torkance = TensorResponse("torkance", "e/nm", tk["a"] + tk["b"] + tk["sea"],
+                              tk["a"] + tk["b"], tk["sea"], t_err, tk["a"], tk["b"])
+    provenance = {
+        "model": model.parameters() if hasattr(model, "parameters") else repr(model),
+        "fermi_energy_eV": mu, "broadening_eV": gamma, "temperature_K": temperature,
+        "rtol": rtol, "route": route, "n_kpoints": int(result.n_kpoints),
+        "converged": bool(result.converged), "package": "kubo_sot", "version": __version__,
+        "units": {"conductivity": "e^2/h", "spin_density": "1/(V nm)", "torkance": "e/nm",
+                  "energies": "eV", "wave vectors": "1/nm"},
+    }
+    return LinearResponse(conductivity, spin, torkance, band_data(model, mu), provenance)
