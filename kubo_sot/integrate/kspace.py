@@ -22,8 +22,8 @@ import numpy as np
 
 from .quadrature import adaptive_integrate
 
-GRADING_FACTOR = 3.0
-GRADING_STEPS = 6
+GRADING_FACTOR = 4.0
+GRADING_STEPS = 4
 PILOT_ITERATIONS = 4
 PILOT_TOLERANCE_FACTOR = 30.0
 

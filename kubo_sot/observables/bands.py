@@ -4,8 +4,8 @@ import numpy as np
 
 from .results import BandData
 
-N_RAYS = 720
-N_SAMPLES = 6000
+N_RAYS = 360
+N_SAMPLES = 3000
 
 
 def band_data(model, fermi_energy):
@@ -19,7 +19,11 @@ def band_data(model, fermi_energy):
     k_max = np.asarray(model.tail_start(phi, fermi_energy, 0.0), float)
     t = np.linspace(0.0, 1.0, N_SAMPLES)
     k = k_max[:, None] * t
-    energies = model.eigensystem(k * np.cos(phi)[:, None], k * np.sin(phi)[:, None])[0]
+    kx, ky = k * np.cos(phi)[:, None], k * np.sin(phi)[:, None]
+    if hasattr(model, "band_energies"):
+        energies = model.band_energies(kx, ky)
+    else:
+        energies = model.eigensystem(kx, ky)[0]
     occupations, k_fermi = [], []
     for n in range(energies.shape[-1]):
         s = energies[..., n] - fermi_energy

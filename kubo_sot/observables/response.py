@@ -15,7 +15,7 @@ from .. import _checks
 from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
                          SPIN_DENSITY_FACTOR_PER_V_NM)
 from ..errors import ConvergenceError, ConvergenceWarning, ParameterError
-from ..integrate.kspace import integrate_kspace
+from ..integrate.kspace import KSpaceIntegral, integrate_kspace
 from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import ConstantBroadening
 from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
@@ -182,6 +182,36 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     _report_convergence(result, tolerance, rtol)
     return _assemble(model, result, exchange, magnetization, mu, gamma.gamma, temperature,
                      rtol, route)
+
+
+def route_comparison(model, fermi_energy, broadening, temperature=0.0, rtol=1e-4):
+    """Both routes integrated on the same adaptive k-points: (eigenbasis, green) results.
+
+    The adaptive k-mesh is driven by both integrands together, so the difference between
+    the two results measures only the per-k energy integrals and matrix algebra of the two
+    routes (closed forms in the eigenbasis vs explicit Green's functions with numerical
+    energy integration), not the k-quadrature.
+    """
+    mu, gamma, temperature, rtol = validate_response_arguments(
+        model, fermi_energy, broadening, temperature, rtol, "eigenbasis", 1)
+    kt = BOLTZMANN_EV_PER_K * temperature
+    exchange = float(getattr(model, "exchange", 0.0))
+    magnetization = getattr(model, "magnetization", (0.0, 0.0, 1.0))
+    fast = response_integrand(model, mu, gamma, kt, "eigenbasis")
+    check = response_integrand(model, mu, gamma, kt, "green")
+    tolerance = _tolerances(rtol, exchange, magnetization)
+    result = integrate_kspace(
+        model, lambda kx, ky: np.concatenate([fast(kx, ky), check(kx, ky)], axis=1), mu,
+        max(gamma.gamma, kt), lambda est: np.tile(tolerance(est[:N_COMPONENTS]), 2))
+    out = []
+    for half, route in ((slice(0, N_COMPONENTS), "eigenbasis"),
+                        (slice(N_COMPONENTS, None), "green")):
+        part = KSpaceIntegral(result.estimate[half], result.error[half], result.converged,
+                              result.n_kpoints)
+        _report_convergence(part, tolerance(part.estimate), rtol)
+        out.append(_assemble(model, part, exchange, magnetization, mu, gamma.gamma,
+                             temperature, rtol, route))
+    return tuple(out)
 
 
 def _report_convergence(result, tolerance, rtol):
