@@ -53,7 +53,7 @@ class _Rule:
 
 
 def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER,
-                       max_iterations=MAX_ITERATIONS, max_intervals=MAX_INTERVALS):
+                       max_iterations=None, max_intervals=None):
     """Integrate func over the union of initial intervals of each owner.
 
     Parameters
@@ -74,6 +74,8 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
     -------
     QuadratureResult
     """
+    max_iterations = MAX_ITERATIONS if max_iterations is None else max_iterations
+    max_intervals = MAX_INTERVALS if max_intervals is None else max_intervals
     rule = _Rule(order)
     owner = np.asarray(owner, dtype=np.intp)
     a = np.asarray(a, float)

@@ -18,6 +18,10 @@ MIN_BASIS_NORM = 1e-6
 _Z = np.array([0.0, 0.0, 1.0])
 
 
+def _fmt(v):
+    return "(" + ", ".join(f"{float(x):.6g}" for x in v) + ")"
+
+
 def field_direction_vector(field_direction):
     """Validate an in-plane unit field direction; return it as a 3-vector."""
     try:
@@ -31,11 +35,11 @@ def field_direction_vector(field_direction):
         raise ParameterError(f"field_direction = {field_direction!r} must be a finite "
                              "in-plane unit vector (Ex, Ey) or (Ex, Ey, 0)")
     if abs(e[2]) > 1e-9:
-        raise ParameterError(f"field_direction = {tuple(e)} has a z component {e[2]:g}; "
+        raise ParameterError(f"field_direction = {_fmt(e)} has a z component {e[2]:g}; "
                              "the field must be in-plane (z component 0)")
     norm = np.linalg.norm(e)
     if abs(norm - 1.0) > 1e-9:
-        raise ParameterError(f"field_direction = {tuple(e)} must be a unit vector "
+        raise ParameterError(f"field_direction = {_fmt(e)} must be a unit vector "
                              f"(norm {norm:.12g}, allowed 1 +/- 1e-9)")
     return e
 
@@ -47,7 +51,7 @@ def torque_basis(magnetization, field_direction):
     e_fl = np.cross(m, np.cross(_Z, e))
     if np.linalg.norm(e_fl) < MIN_BASIS_NORM:
         raise ParameterError(
-            f"field_direction = {tuple(e[:2])}: magnetization {tuple(m)} is parallel to "
+            f"field_direction = {_fmt(e[:2])}: magnetization {_fmt(m)} is parallel to "
             "z x E, so e_FL = M x (z x E) vanishes and the FL/DL decomposition is "
             "undefined; choose a field direction not perpendicular to the in-plane M")
     return e_fl, np.cross(m, e_fl)

@@ -1,0 +1,88 @@
+"""Models: Hermiticity, velocity = dH/dk, eigensystems, band bottom, lattice -> continuum."""
+
+import numpy as np
+import pytest
+
+import kubo_sot
+from kubo_sot.constants import HBAR2_OVER_2ME
+
+MODELS = [
+    kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0.6, 0, 0.8)),
+    kubo_sot.RashbaFerromagnet(alpha=0.3, exchange=0.01, magnetization=(0, 1, 0), mass=0.3),
+    kubo_sot.SquareLatticeRashbaFerromagnet(hopping=1.0, lattice_constant=0.4, alpha=0.1,
+                                            exchange=0.1, magnetization=(0.48, 0.6, 0.64)),
+]
+RNG = np.random.default_rng(1)
+KX, KY = RNG.uniform(-3, 3, 50), RNG.uniform(-3, 3, 50)
+
+
+def test_constant_check_value():
+    # CONVENTIONS.md section 1: hbar^2 / (2 m_e) = 0.0380998 eV nm^2.
+    assert abs(HBAR2_OVER_2ME - 0.0380998) < 1e-7
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_hamiltonian_hermitian_and_eigensystem(model):
+    h = model.hamiltonian(KX, KY)
+    assert np.allclose(h, np.conj(np.swapaxes(h, -1, -2)), atol=1e-14)
+    e, u = model.eigensystem(KX, KY)
+    assert np.all(np.diff(e, axis=-1) >= 0)
+    recon = np.einsum("pab,pb,pcb->pac", u, e, np.conj(u))
+    assert np.allclose(recon, h, atol=1e-13)
+    assert np.allclose(e, np.linalg.eigvalsh(h), atol=1e-13)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_velocity_is_derivative_of_hamiltonian(model):
+    # Central differences: error ~ h^2 H''' ~ 1e-10 for h = 1e-5 nm^-1.
+    h = 1e-5
+    v = model.velocity(KX, KY)
+    dx = (model.hamiltonian(KX + h, KY) - model.hamiltonian(KX - h, KY)) / (2 * h)
+    dy = (model.hamiltonian(KX, KY + h) - model.hamiltonian(KX, KY - h)) / (2 * h)
+    assert np.allclose(v[0], dx, atol=1e-8)
+    assert np.allclose(v[1], dy, atol=1e-8)
+
+
+def test_eigensystem_at_band_touching():
+    # In-plane M: b(k) = 0 at alpha (k x z) = J M; any basis is an eigenbasis there.
+    m = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(1, 0, 0))
+    kx, ky = m.dirac_point()
+    e, u = m.eigensystem(np.array([kx]), np.array([ky]))
+    assert np.allclose(np.conj(u[0].T) @ u[0], np.eye(2))
+    assert abs(e[0, 1] - e[0, 0]) < 1e-15
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_band_bottom_against_brute_force(model):
+    g = np.linspace(-8, 8, 1601)
+    kx, ky = np.meshgrid(g, g)
+    brute = model.eigensystem(kx, ky)[0][..., 0].min()
+    # Grid spacing 0.01 nm^-1: the grid minimum lies above the true one by < ~1e-4 eV.
+    assert model.band_bottom() <= brute + 1e-12
+    assert brute - model.band_bottom() < 2e-4
+
+
+def test_band_bottom_closed_form_for_perpendicular_magnetization():
+    # M || z: E_- = c k^2 - sqrt(alpha^2 k^2 + J^2), minimum -(alpha^2/4c + J^2 c/alpha^2)
+    # when alpha^2 > 2 c J, else -J.
+    m = kubo_sot.RashbaFerromagnet(alpha=0.3, exchange=0.05, magnetization=(0, 0, 1))
+    c = m.kinetic_coefficient
+    assert abs(m.band_bottom() + (0.09 / (4 * c) + 0.0025 * c / 0.09)) < 1e-12
+    m = kubo_sot.RashbaFerromagnet(alpha=0.01, exchange=0.05, magnetization=(0, 0, 1))
+    assert abs(m.band_bottom() + 0.05) < 1e-14
+
+
+def test_lattice_reduces_to_continuum_at_small_k():
+    cont = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0.6, 0, 0.8))
+    lat = kubo_sot.SquareLatticeRashbaFerromagnet.from_continuum(cont, 0.01)
+    kx, ky = 0.3 * KX / 3, 0.3 * KY / 3  # k a <= 0.003: corrections ~ (k a)^2 ~ 1e-5
+    diff = np.max(np.abs(lat.hamiltonian(kx, ky) - cont.hamiltonian(kx, ky)))
+    assert diff < 1e-5 * np.max(np.abs(cont.hamiltonian(kx, ky)))
+
+
+def test_models_are_immutable_and_keyword_only():
+    m = MODELS[0]
+    with pytest.raises(Exception):
+        m.alpha = 0.2
+    with pytest.raises(TypeError):
+        kubo_sot.RashbaFerromagnet(0.1, 0.1, (0, 0, 1))

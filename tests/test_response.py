@@ -1,0 +1,131 @@
+"""linear_response: identities, convergence, accuracy, parallel, serialization."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import PARAMETER_POINTS, TENSORS
+import kubo_sot
+from kubo_sot import ConvergenceError, ConvergenceWarning
+
+# A representative subset for the expensive convergence studies: in-plane and tilted M,
+# weak and strong Rashba, T > 0.
+STUDY = {p[0]: p for p in PARAMETER_POINTS}
+STUDY_POINTS = [STUDY[n] for n in ("z_weak_both", "x_strong_both", "tilted_mass",
+                                   "y_weak_gap", "tilted_300K")]
+
+
+def _response(point, **kwargs):
+    _, model_kwargs, mu, gamma, temperature = point
+    model = kubo_sot.RashbaFerromagnet(**model_kwargs)
+    return kubo_sot.linear_response(model, mu, gamma, temperature, **kwargs)
+
+
+@pytest.fixture(scope="module", params=STUDY_POINTS, ids=[p[0] for p in STUDY_POINTS])
+def study(request):
+    point = request.param
+    return {rtol: _response(point, rtol=rtol) for rtol in (1e-6, 5e-7, 1e-9)}
+
+
+def test_total_is_surface_plus_sea(study):
+    r = study[1e-6]
+    for name in TENSORS:
+        t = getattr(r, name)
+        scale = np.max(np.abs(t.total))
+        assert np.allclose(t.total, t.fermi_surface + t.fermi_sea, rtol=0, atol=1e-14 * scale)
+        if t.surface_a is not None:
+            assert np.allclose(t.fermi_surface, t.surface_a + t.surface_b, rtol=0,
+                               atol=1e-14 * scale)
+    assert r.conductivity.surface_a is None  # diverges on its own: never reported
+
+
+def test_halving_rtol_changes_less_than_reported_error(study):
+    coarse, fine = study[1e-6], study[5e-7]
+    for name in TENSORS:
+        a, b = getattr(coarse, name), getattr(fine, name)
+        for part in ("total", "fermi_surface", "fermi_sea"):
+            assert np.all(np.abs(getattr(a, part) - getattr(b, part)) <= a.error + 1e-300)
+
+
+def test_accuracy_target(study):
+    """Every element at rtol = 1e-6 is within 1e-6 of the converged value, relative to the
+    largest element of its tensor (reference: rtol = 1e-9)."""
+    r, ref = study[1e-6], study[1e-9]
+    for name in TENSORS:
+        a, b = getattr(r, name), getattr(ref, name)
+        scale = np.max(np.abs(b.total))
+        assert np.max(np.abs(a.total - b.total)) <= 1e-6 * scale
+        # and the reported error is an upper bound of the actual one
+        assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-15 * scale)
+        assert np.max(a.error) <= 1e-6 * scale
+
+
+def test_torque_coefficients_reconstruct_torque(study):
+    r = study[1e-6]
+    m = np.asarray(r.provenance["model"]["magnetization"])
+    for angle in (0.3, 1.1, 2.0):  # none makes z x E parallel to an axis-aligned M
+        e = np.array([np.cos(angle), np.sin(angle)])
+        tc = r.torque_coefficients(e)
+        e3 = np.append(e, 0.0)
+        e_fl = np.cross(m, np.cross([0, 0, 1], e3))
+        e_dl = np.cross(m, e_fl)
+        tau = r.torkance.total @ e
+        assert np.allclose(tc.field_like * e_fl + tc.damping_like * e_dl, tau,
+                           atol=1e-12 * np.max(np.abs(tau)))
+        for key in ("field_like", "damping_like"):
+            part = tc.parts[key]
+            assert np.isclose(part["total"], part["fermi_surface"] + part["fermi_sea"],
+                              rtol=0, atol=1e-12 * np.max(np.abs(tau)))
+
+
+def test_parallel_gives_the_same_numbers():
+    point = STUDY["tilted_mass"]
+    serial = _response(point, rtol=1e-5)
+    parallel = _response(point, rtol=1e-5, n_jobs=2)
+    for name in TENSORS:
+        a, b = getattr(serial, name), getattr(parallel, name)
+        assert np.array_equal(a.total, b.total) and np.array_equal(a.error, b.error)
+
+
+def test_result_converts_to_json():
+    r = _response(STUDY["tilted_mass"], rtol=1e-3)
+    data = json.loads(r.to_json())
+    assert data["conductivity"]["unit"] == "e^2/h"
+    assert np.allclose(data["torkance"]["total"], r.torkance.total)
+    assert data["provenance"]["version"] == kubo_sot.__version__
+    assert data["provenance"]["rtol"] == 1e-3
+    assert len(data["bands"]["occupations_per_nm2"]) == 2
+
+
+def test_band_data_against_closed_form():
+    # M || z: contours are circles, E_-(k_F) = mu; n = k^2 / (4 pi) per filled disk.
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    r = kubo_sot.linear_response(model, 0.3, 0.01, rtol=1e-3)
+    c = model.kinetic_coefficient
+    for band, sign in ((0, -1), (1, 1)):
+        # c k^2 + sign sqrt(alpha^2 k^2 + J^2) = mu  ->  solve the quadratic in k^2.
+        ks = np.roots([c * c, -(2 * c * 0.3 + 0.01), 0.09 - 0.01])
+        k2 = ks[np.isreal(ks)].real
+        k2 = [x for x in k2 if x > 0 and np.isclose(c * x + sign * np.sqrt(0.01 * x + 0.01), 0.3)]
+        kf = np.sqrt(k2[0])
+        assert abs(r.bands.fermi_wavevectors[band] - kf) < 1e-6 * kf
+        assert abs(r.bands.occupations[band] - kf**2 / (4 * np.pi)) < 1e-5 * kf**2
+    assert np.isclose(r.bands.rashba_to_exchange, 0.1 * r.bands.fermi_wavevectors[0] / 0.1)
+
+
+def test_unconverged_integral_warns_or_raises(monkeypatch):
+    from kubo_sot.integrate import quadrature
+    monkeypatch.setattr(quadrature, "MAX_ITERATIONS", 1)
+    with pytest.raises((ConvergenceWarning, ConvergenceError), match="error estimate"):
+        _response(STUDY["tilted_mass"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("ratio, expected", [(5.0, ConvergenceWarning), (500.0, ConvergenceError)])
+def test_missed_tolerance_is_reported_with_its_error(ratio, expected):
+    from kubo_sot.integrate.kspace import KSpaceIntegral
+    from kubo_sot.observables.response import _report_convergence
+    tol = np.full(3, 1e-6)
+    result = KSpaceIntegral(np.ones(3), ratio * tol, False, 1000)
+    with pytest.raises(expected, match=f"{ratio:.3g} times the tolerance"):
+        _report_convergence(result, tol, 1e-6)
