@@ -24,8 +24,6 @@ from .quadrature import adaptive_integrate
 
 GRADING_FACTOR = 4.0
 GRADING_STEPS = 4
-PILOT_ITERATIONS = 4
-PILOT_TOLERANCE_FACTOR = 30.0
 
 
 @dataclass
@@ -34,6 +32,7 @@ class KSpaceIntegral:
     error: np.ndarray  # (C,)
     converged: bool
     n_kpoints: int
+    magnitude: np.ndarray = None  # (C,) pilot estimate of Int |integrand|
 
 
 def _ray_intervals(model, phi, fermi_energy, energy_width):
@@ -120,6 +119,10 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     return KSpaceIntegral(estimate, error, converged, counter[0])
 
 
+def _with_magnitude(values):
+    return np.concatenate([values, np.abs(values)], axis=1)
+
+
 def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_jobs=1):
     """Int d^2k/(2 pi)^2 integrand(kx, ky) with an error estimate.
 
@@ -134,8 +137,10 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
     energy_width : float
         Energy scale of the sharp features, max(Gamma, k_B T), in eV.
     tolerance : callable
-        ``tolerance(estimate) -> (C,)`` absolute tolerances on the result, given a first
-        (pilot) estimate of it; e.g. rtol times the largest element of each tensor.
+        ``tolerance(estimate, magnitude) -> (C,)`` absolute tolerances on the result, given
+        a first (pilot) estimate of it and of the integral of |integrand| (the scale below
+        which cancellations leave only rounding); e.g. rtol times the largest element of
+        each tensor.
     n_jobs : int
         joblib workers for the radial integrals (1: serial).  Same numbers either way.
 
@@ -143,13 +148,13 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
     -------
     KSpaceIntegral
     """
-    # Pilot: a few refinement sweeps with a loose tolerance give the scale of the result.
-    pilot_tol = np.full(1, np.inf)
-    probe = integrand(np.array([0.1]), np.array([0.0]))
-    pilot = _polar(model, integrand, fermi_energy, energy_width,
-                   np.full(probe.shape[1], np.inf) * pilot_tol, n_jobs,
-                   radial_iterations=PILOT_ITERATIONS, angular_iterations=2)
-    atol = np.asarray(tolerance(pilot.estimate), float)
+    # Pilot: the initial mesh, unrefined, gives the scale of the result and of |integrand|.
+    n = integrand(np.array([0.1]), np.array([0.0])).shape[1]
+    pilot = _polar(model, lambda kx, ky: _with_magnitude(integrand(kx, ky)), fermi_energy,
+                   energy_width, np.full(2 * n, np.inf), n_jobs,
+                   radial_iterations=1, angular_iterations=1)
+    atol = np.asarray(tolerance(pilot.estimate[:n], pilot.estimate[n:]), float)
     result = _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs)
     result.n_kpoints += pilot.n_kpoints
+    result.magnitude = pilot.estimate[n:]
     return result

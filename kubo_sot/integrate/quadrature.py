@@ -18,7 +18,9 @@ import numpy as np
 
 GAUSS_ORDER = 12
 MAX_ITERATIONS = 80
-MAX_INTERVALS = 4_000_000
+MAX_INTERVALS = 400_000
+# Points per function call: bounds the memory of the integrand's temporaries.
+CHUNK_POINTS = 16_384
 
 
 @dataclass
@@ -45,7 +47,9 @@ class _Rule:
         """Values and error estimates on intervals [a, b] (vectorized over intervals)."""
         half = 0.5 * (b - a)
         x = (0.5 * (a + b))[:, None] + half[:, None] * self.nodes[None, :]
-        f = func(x.reshape(-1), np.repeat(owner, self.nodes.size))
+        x, o = x.reshape(-1), np.repeat(owner, self.nodes.size)
+        f = np.concatenate([func(x[i:i + CHUNK_POINTS], o[i:i + CHUNK_POINTS])
+                            for i in range(0, x.size, CHUNK_POINTS)])
         f = f.reshape(a.size, self.nodes.size, -1)
         value = np.einsum("ipc,p->ic", f, self.weights) * half[:, None]
         coeff = np.abs(np.einsum("ipc,pt->itc", f, self.top_coefficients)).sum(axis=1)

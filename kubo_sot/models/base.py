@@ -118,15 +118,19 @@ def sampled_ray_breakpoints(band_energies, phi, k_max, fermi_energy, energy_widt
         radii.append((ray, root))
         widths.append(width)
 
-    # Band extrema and gap minima along the ray (to the sampling resolution).
-    curves = [e[..., n] for n in range(n_bands)]
-    curves += [e[..., n + 1] - e[..., n] for n in range(n_bands - 1)]
-    for j, y in enumerate(curves):
+    # Band extrema and gap minima along the ray (to the sampling resolution).  A sample
+    # counts only if it differs from both neighbours by more than rounding, so that flat
+    # curves (e.g. a constant gap) give none.
+    curves = [(e[..., n], False) for n in range(n_bands)]
+    curves += [(e[..., n + 1] - e[..., n], True) for n in range(n_bands - 1)]
+    for y, minima_only in curves:
+        tol = 1e-10 * (np.max(np.abs(y), axis=1, keepdims=True) + 1e-300)
+        left = y[:, 1:-1] - y[:, :-2]
+        right = y[:, 1:-1] - y[:, 2:]
+        is_min = (left < -tol) & (right < -tol)
+        is_max = (left > tol) & (right > tol)
         interior = np.zeros_like(y, dtype=bool)
-        interior[:, 1:-1] = ((y[:, 1:-1] <= y[:, :-2]) & (y[:, 1:-1] < y[:, 2:])) | (
-            (y[:, 1:-1] >= y[:, :-2]) & (y[:, 1:-1] > y[:, 2:]))
-        if j >= n_bands:  # gaps: minima only
-            interior[:, 1:-1] &= y[:, 1:-1] < y[:, :-2]
+        interior[:, 1:-1] = is_min if minima_only else (is_min | is_max)
         r_, i_ = np.nonzero(interior)
         if r_.size:
             radii.append((r_, k[r_, i_]))

@@ -28,6 +28,10 @@ ROUTES = ("eigenbasis", "green")
 RTOL_RANGE = (0.0, 0.1)
 # Below this (in the tensor's unit) an element counts as zero when setting tolerances.
 SCALE_FLOOR = 1e-12
+# Components that cancel (e.g. by symmetry) can be resolved only to rounding of the
+# integral of |integrand|; the tolerance never asks for less than this fraction of the
+# largest such integral within the tensor.
+CANCELLATION_FLOOR = 1e-11
 # Raise instead of warn when the error estimate exceeds the tolerance by this factor.
 ERROR_MARGIN = 100.0
 
@@ -86,7 +90,7 @@ def _torkance(chi, exchange, magnetization):
 
 def _tolerances(rtol, exchange, magnetization):
     """Absolute tolerances on the packed integral, from a pilot estimate of it."""
-    def tolerance(est):
+    def tolerance(est, magnitude):
         sigma = est[_SIGMA_SURFACE] + est[_SIGMA_SEA]
         chi = (est[_CHI_A] + est[_CHI_B] + est[_CHI_SEA]).reshape(3, 2)
         scale_sigma = max(np.max(np.abs(sigma)), SCALE_FLOOR)
@@ -99,7 +103,13 @@ def _tolerances(rtol, exchange, magnetization):
         atol = np.empty(N_COMPONENTS)
         atol[_SIGMA_SURFACE] = atol[_SIGMA_SEA] = 0.5 * rtol * scale_sigma
         atol[_CHI_A] = atol[_CHI_B] = atol[_CHI_SEA] = rtol * scale_chi / 3.0
-        return atol
+        # Floors per tensor group (sigma, chi): rounding of the largest |integrand| in it.
+        floor = np.empty(N_COMPONENTS)
+        for group in ((_SIGMA_SURFACE, _SIGMA_SEA), (_CHI_A, _CHI_B, _CHI_SEA)):
+            level = max(np.max(magnitude[g]) for g in group)
+            for g in group:
+                floor[g] = CANCELLATION_FLOOR * level
+        return np.maximum(atol, floor)
     return tolerance
 
 
@@ -178,7 +188,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     integrand = response_integrand(model, mu, gamma, kt, route)
     result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt),
                               _tolerances(rtol, exchange, magnetization), n_jobs=n_jobs)
-    tolerance = _tolerances(rtol, exchange, magnetization)(result.estimate)
+    tolerance = _tolerances(rtol, exchange, magnetization)(result.estimate, result.magnitude)
     _report_convergence(result, tolerance, rtol)
     return _assemble(model, result, exchange, magnetization, mu, gamma.gamma, temperature,
                      rtol, route)
@@ -202,13 +212,14 @@ def route_comparison(model, fermi_energy, broadening, temperature=0.0, rtol=1e-4
     tolerance = _tolerances(rtol, exchange, magnetization)
     result = integrate_kspace(
         model, lambda kx, ky: np.concatenate([fast(kx, ky), check(kx, ky)], axis=1), mu,
-        max(gamma.gamma, kt), lambda est: np.tile(tolerance(est[:N_COMPONENTS]), 2))
+        max(gamma.gamma, kt),
+        lambda est, mag: np.tile(tolerance(est[:N_COMPONENTS], mag[:N_COMPONENTS]), 2))
     out = []
     for half, route in ((slice(0, N_COMPONENTS), "eigenbasis"),
                         (slice(N_COMPONENTS, None), "green")):
         part = KSpaceIntegral(result.estimate[half], result.error[half], result.converged,
-                              result.n_kpoints)
-        _report_convergence(part, tolerance(part.estimate), rtol)
+                              result.n_kpoints, result.magnitude[half])
+        _report_convergence(part, tolerance(part.estimate, part.magnitude), rtol)
         out.append(_assemble(model, part, exchange, magnetization, mu, gamma.gamma,
                              temperature, rtol, route))
     return tuple(out)
