@@ -1,0 +1,154 @@
+"""Command line: ``kubo-sot response`` and ``kubo-sot amr``.
+
+Every option has a unit in its help text; parameter errors are reported with the parameter,
+its value, unit and allowed range, and exit status 2, before anything is computed.
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from . import __version__
+from .errors import ParameterError
+from .models import RashbaFerromagnet
+from .observables.amr import anisotropic_magnetoresistance
+from .observables.response import linear_response
+
+# The built-in default point: moderate Rashba and exchange, both bands occupied.
+DEFAULTS = dict(alpha=0.1, exchange=0.1, magnetization="0,0,1", mass=1.0,
+                fermi_energy=0.3, broadening=0.01, temperature=0.0, rtol=1e-6)
+
+
+def _floats(text, name, count=None):
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise ParameterError(f"--{name} = {text!r} must be comma-separated numbers") from None
+    if count is not None and len(values) != count:
+        raise ParameterError(f"--{name} = {text!r} must have {count} components")
+    return values
+
+
+def _model_arguments(p):
+    p.add_argument("--alpha", type=float, default=DEFAULTS["alpha"],
+                   help="Rashba parameter alpha in eV nm (default %(default)s)")
+    p.add_argument("--exchange", type=float, default=DEFAULTS["exchange"],
+                   help="exchange energy J in eV (default %(default)s)")
+    p.add_argument("--magnetization", default=DEFAULTS["magnetization"],
+                   help="unit vector M as mx,my,mz (default %(default)s)")
+    p.add_argument("--mass", type=float, default=DEFAULTS["mass"],
+                   help="effective mass in m_e (default %(default)s)")
+    p.add_argument("--fermi-energy", type=float, default=DEFAULTS["fermi_energy"],
+                   help="chemical potential in eV (default %(default)s)")
+    p.add_argument("--broadening", type=float, default=DEFAULTS["broadening"],
+                   help="Gamma = hbar/2tau in eV (default %(default)s)")
+    p.add_argument("--temperature", type=float, default=DEFAULTS["temperature"],
+                   help="temperature in K (default %(default)s)")
+    p.add_argument("--rtol", type=float, default=DEFAULTS["rtol"],
+                   help="accuracy relative to each tensor's largest element "
+                        "(default %(default)s)")
+    p.add_argument("--n-jobs", type=int, default=1, help="joblib workers (default 1)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="kubo-sot", description="Kubo-Bastin spin-orbit torques, spin density, "
+        "conductivity and AMR of the 2D Rashba ferromagnet (Ho et al., Eq. 1).")
+    parser.add_argument("--version", action="version", version=f"kubo_sot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("response", help="linear response at one parameter point")
+    _model_arguments(p)
+    p.add_argument("--route", default="eigenbasis", choices=["eigenbasis", "green"],
+                   help="closed-form eigenbasis route or explicit-Green check route")
+    p.add_argument("--field-direction", default="1,0",
+                   help="in-plane unit vector E as ex,ey for the FL/DL torques "
+                        "(default %(default)s)")
+    p = sub.add_parser("amr", help="rho_EE(theta) for in-plane M and the AMR ratio")
+    _model_arguments(p)
+    p.add_argument("--angles", type=int, default=13,
+                   help="number of angles theta in [0, pi] (default %(default)s)")
+    p.add_argument("--field-direction", default="1,0",
+                   help="in-plane unit vector E as ex,ey (default %(default)s)")
+    return parser
+
+
+def _model(args):
+    return RashbaFerromagnet(alpha=args.alpha, exchange=args.exchange, mass=args.mass,
+                             magnetization=_floats(args.magnetization, "magnetization", 3))
+
+
+def _format_matrix(rows, width=13):
+    return "\n".join("    [" + " ".join(f"{x:{width}.6e}" for x in row) + " ]" for row in rows)
+
+
+def _response_table(r, tc, note=""):
+    out = []
+    p = r.provenance
+    out.append(f"kubo_sot {p['version']}  Kubo-Bastin linear response ({p['route']} route)")
+    model = p["model"]
+    out.append(f"  model: alpha = {model['alpha']} eV nm, J = {model['exchange']} eV, "
+               f"M = {tuple(model['magnetization'])}, m = {model['mass']} m_e")
+    out.append(f"  mu = {p['fermi_energy_eV']} eV, Gamma = {p['broadening_eV']} eV, "
+               f"T = {p['temperature_K']} K, rtol = {p['rtol']:g}, k-points = {p['n_kpoints']}")
+    b = r.bands
+    out.append(f"  bands: k_F = {b.fermi_wavevectors[0]:.6g}, {b.fermi_wavevectors[1]:.6g} "
+               f"1/nm; n_-, n_+ = {b.occupations[0]:.6g}, {b.occupations[1]:.6g} 1/nm^2; "
+               f"alpha k_F / J = {b.rashba_to_exchange:.6g}")
+    for t in (r.conductivity, r.spin_density, r.torkance):
+        out.append(f"\n{t.name} [{t.unit}]  (rows: response, columns: E_x, E_y)")
+        for part in ("total", "fermi_surface", "fermi_sea", "error"):
+            out.append(f"  {part}:")
+            out.append(_format_matrix(getattr(t, part)))
+    if tc is None:
+        out.append(f"\ntorque coefficients: {note}")
+        return "\n".join(out)
+    out.append(f"\ntorque coefficients [e/nm] for E along {tc.field_direction}:")
+    for key in ("field_like", "damping_like"):
+        q = tc.parts[key]
+        out.append(f"  {key:13s} total {q['total']: .6e}  surface {q['fermi_surface']: .6e}"
+                   f"  sea {q['fermi_sea']: .6e}  error {q['error']:.1e}")
+    return "\n".join(out)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        model = _model(args)
+        field = _floats(args.field_direction, "field-direction", 2)
+        if args.command == "response":
+            r = linear_response(model, args.fermi_energy, args.broadening, args.temperature,
+                                args.rtol, route=args.route, n_jobs=args.n_jobs)
+            tc, note = None, ""
+            try:
+                tc = r.torque_coefficients(field)
+            except ParameterError as err:  # FL/DL undefined for this M and E: say so
+                note = str(err)
+            if args.json:
+                data = r.to_dict()
+                data["torque_coefficients"] = tc.to_dict() if tc else {"undefined": note}
+                print(json.dumps(data, indent=1))
+            else:
+                print(_response_table(r, tc, note))
+        else:
+            angles = np.linspace(0.0, np.pi, max(args.angles, 2))
+            a = anisotropic_magnetoresistance(model, args.fermi_energy, args.broadening,
+                                              angles, field, args.temperature, args.rtol,
+                                              args.n_jobs)
+            if args.json:
+                print(json.dumps(a.to_dict(), indent=1))
+            else:
+                print(f"theta [rad]   rho_EE [h/e^2]     error        rho/rho(pi/2)")
+                for t, v, e, law in zip(a.angles, a.rho_ee, a.rho_ee_error, a.angular_law):
+                    print(f"{t:10.6f}  {v:14.8e}  {e:10.2e}  {law:14.10f}")
+                print(f"AMR ratio = {a.ratio:.8e} +/- {a.ratio_error:.1e}")
+    except ParameterError as err:
+        print(f"kubo-sot: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
