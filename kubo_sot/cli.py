@@ -66,6 +66,10 @@ def _parser():
     p.add_argument("--field-direction", default="1,0",
                    help="in-plane unit vector E as ex,ey for the FL/DL torques "
                         "(default %(default)s)")
+    p = sub.add_parser("validate", help="validation report: the seed paper's formulas and "
+                       "closed forms of the literature against the engine")
+    from validation.cli import add_arguments
+    add_arguments(p)
     p = sub.add_parser("amr", help="rho_EE(theta) for in-plane M and the AMR ratio")
     _model_arguments(p)
     p.add_argument("--angles", type=int, default=13,
@@ -115,6 +119,10 @@ def _response_table(r, tc, note=""):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.command == "validate":
+        from validation.cli import main as validate
+        return validate([a for a in (argv if argv is not None else sys.argv[1:])
+                         if a != "validate"])
     try:
         model = _model(args)
         field = _floats(args.field_direction, "field-direction", 2)

@@ -1,0 +1,90 @@
+"""The validation protocol: parameter points, response tasks, checks and records.
+
+Every check produces a record with the measured and predicted values, the relative
+deviation, the tolerance with its reason, the verdict and the library call that reproduces
+the measured value.  Tolerances are set from the order of the terms each formula neglects
+(listed in ``TOLERANCE_REASONS``), times SAFETY, never from the measured deviation.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import kubo_sot
+
+from . import formulas as F
+
+SAFETY = 3.0
+TOLERANCE_REASONS = {
+    "weak_expansion": "next order of the weak-Rashba expansion, (alpha k_F/J)^2, plus the "
+                      "broadening correction (Gamma/J)^2 of the spin response, times 3",
+    "strong_expansion": "the paper's formulas are a series in alpha k_F / J; at "
+                        "alpha k_F/J > 20 the neglected terms exceed the leading one, so the "
+                        "tolerance is the expansion estimate capped at 1 (100 %)",
+    "vanishing": "leading correction J/(alpha k_F) of the strong-Rashba limit, times 3",
+    "drude": "constant-Gamma Kubo minus Boltzmann is second order in Gamma / Delta "
+             "(Delta: distance of mu to the nearest band edge), times 3",
+    "intrinsic": "first order in Gamma / Delta (disorder corrections to the Gamma -> 0 "
+                 "limit), times 3",
+    "edelstein": "next order J/(alpha k_F) of the spin texture plus (Gamma/Delta)^2, times 3",
+    "scaling": "curvature of log X over the fitted Gamma range: Gamma_max / Delta, times 3",
+}
+
+
+@dataclass(frozen=True)
+class RegimePoint:
+    regime: str  # weak_rashba | strong_rashba
+    filling: str  # majority_only | both_bands
+    alpha: float
+    exchange: float
+    fermi_energy: float
+    broadening: float
+    mass: float = 1.0
+
+    def model(self, magnetization=(0.0, 0.0, 1.0)):
+        return kubo_sot.RashbaFerromagnet(alpha=self.alpha, exchange=self.exchange,
+                                          magnetization=magnetization, mass=self.mass)
+
+    def parameters(self):
+        return {"alpha_eV_nm": self.alpha, "exchange_eV": self.exchange,
+                "fermi_energy_eV": self.fermi_energy, "broadening_eV": self.broadening,
+                "mass_me": self.mass, "temperature_K": 0.0}
+
+    @property
+    def delta(self):
+        """Distance (eV) of mu to the nearest band edge (band bottom and +/- J)."""
+        bottom = self.model().band_bottom()
+        edges = [self.fermi_energy - bottom, abs(self.fermi_energy - self.exchange),
+                 abs(self.fermi_energy + self.exchange)]
+        return min(edges)
+
+
+REGIME_POINTS = [
+    RegimePoint("weak_rashba", "majority_only", 0.002, 0.2, 0.1, 0.005),
+    RegimePoint("weak_rashba", "both_bands", 0.002, 0.2, 0.5, 0.005),
+    RegimePoint("strong_rashba", "majority_only", 0.3, 0.005, 0.0, 0.001),
+    RegimePoint("strong_rashba", "both_bands", 0.3, 0.005, 0.1, 0.001),
+]
+
+
+def call_string(point, magnetization, rtol, tail):
+    m = tuple(float(x) for x in magnetization)
+    return (f"kubo_sot.linear_response(kubo_sot.RashbaFerromagnet(alpha={point.alpha}, "
+            f"exchange={point.exchange}, magnetization={m}, mass={point.mass}), "
+            f"fermi_energy={point.fermi_energy}, broadening={point.broadening}, "
+            f"rtol={rtol:g}){tail}")
+
+
+def record(formula, variant, point, measured, predicted, tolerance, reason, call,
+           indicators, source, written, translated, scale=None):
+    """One check.  relative_deviation = |measured - predicted| / |scale or predicted|."""
+    denom = abs(scale if scale is not None else predicted)
+    deviation = abs(measured - predicted) / denom if denom > 0 else float("inf")
+    return {
+        "formula": formula, "variant": variant, "regime": point.regime,
+        "filling": point.filling, "measured": float(measured), "predicted": float(predicted),
+        "relative_deviation": float(deviation), "tolerance": float(tolerance),
+        "tolerance_reason": TOLERANCE_REASONS[reason], "holds": bool(deviation <= tolerance),
+        "parameters": point.parameters(), "indicators": indicators, "call": call,
+        "source": source, "as_written": written, "translated": translated,
+    }

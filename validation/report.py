@@ -1,0 +1,276 @@
+"""Write report.md, results.json and the figures of a validation run."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import kubo_sot
+
+from . import formulas as F
+from .protocol import REGIME_POINTS, TOLERANCE_REASONS
+from .run import ALPHA_SWEEP, ANGLE_POINT, E_FIELD, gamma_series
+
+TRANSLATION = r"""
+## How the paper's formulas are translated
+
+The paper writes per-electron rates for one occupied band; the engine gives per-area
+responses (CONVENTIONS.md): spin density chi (1/(V nm)), torkance t = J M x chi (e/nm, torque
+per area per field), conductivity sigma (e^2/h).  With c = hbar^2/2m:
+
+* **Torque.**  Paper Eq. (4): T = (J/hbar) M x S, the rate of change of the Pauli spin S.
+  Per area, tau = hbar T = J M x delta<s>, which is the package's torkance times E.
+* **Field-like torque** (Eq. 5, App. A): T1 = -gamma M x H_fl, H_fl = (m alpha/(e hbar)) z x j.
+  In torque-per-area form tau_FL = -(m alpha/(e hbar)) M x (z x j).  With j = sigma_xx E along
+  x and e_FL = M x (z x E): **t_FL = -(m alpha/(e hbar)) sigma_xx = -alpha sigma_xx/(4 pi c)**
+  (m alpha/hbar^2 = alpha/2c and (hbar/e) e^2/h = e/2pi).  Derivation of the translation
+  for two bands: to first order in alpha the lower (upper) band spin is
+  +M (-M) - alpha (k x z)_perp / J, so delta<s>_perp = (alpha/J)(K_+ - K_-) x z with
+  K_n = sum_k delta f_n k = -(m/(e hbar)) j_n; the minority current enters with the opposite
+  sign: **j -> j_- - j_+ = P j**, P = (sigma_- - sigma_+)/(sigma_- + sigma_+), the band
+  conductivities being those of the alpha -> 0 model (exact constant-Gamma parabolic bands).
+* **Damping-like torque** (Eqs. 10, 13, 14): per electron T2 = (e alpha/(hbar J))
+  M x (M x (E x z)).  Summed over the n electrons that feel the spin force and multiplied by
+  hbar: tau_DL = (e alpha n / J) M x (M x (E x z)) = -(e alpha n/J) M x (M x (z x E)), so
+  **t_DL = -alpha n / J** with e_DL = M x (M x (z x E)).  As written n = n_- (one band);
+  translated n = n_- - n_+ (in Eq. 12 Omega -> -Omega for the upper band: opposite force).
+  Note: the paper's reduction of Eq. (13) to F_so = eta e (E.M) M holds only for in-plane M;
+  for M = z Eq. (13) gives F_so = eta e E (and Eq. 14 a non-zero torque), which is what is
+  tested here.
+* **AMR** (Eq. 18): rho(theta)/rho(pi/2) = 1 + eta cos^2 theta, eta = m alpha^2/(hbar^2 J)
+  = alpha^2/(2cJ).  Translated: the extra Joule heat sum_n j_n.F_n/e has opposite forces in
+  the two bands, **eta -> eta P**.
+* **Energy** (Eqs. 15-17): Q_e = j.E + j.F_so/e and Q_M = -eta rho_0 (M.j)^2 with
+  F_so = eta e (E.M) M (in-plane M), checked at theta_EM = pi/4 with j = sigma E from the
+  engine and E = 1 V/nm along x (Q in (e^2/h)(V/nm)^2).  The measured Q_M is minus the extra
+  Joule heat, j.E - rho_0 |j|^2 (the paper's energy balance); the relative deviation of Q_e
+  is taken relative to its spin-orbit part j.F_so/e, the only part the formula predicts.
+"""
+
+
+def _fmt(x):
+    return f"{x:.4g}" if np.isfinite(x) else str(x)
+
+
+def write_results(records, out):
+    (out / "results.json").write_text(json.dumps(records, indent=1))
+
+
+def write_report(records, cfg, responses, out, quick, seconds, figures):
+    lines = ["# kubo_sot validation report", "",
+             f"kubo_sot {kubo_sot.__version__}; mode: {'quick' if quick else 'full'}; "
+             f"wall time {seconds:.0f} s.  Seed paper: Ho, Tan, Shen & Jalil, *Newton's "
+             "second law in spin-orbit torque* (equation numbers of its text).", "",
+             "## Summary", "",
+             "| formula | variant | regime | filling | measured | predicted | rel. dev. | "
+             "tolerance | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        lines.append(f"| {r['formula']} | {r['variant']} | {r['regime']} | {r['filling']} | "
+                     f"{_fmt(r['measured'])} | {_fmt(r['predicted'])} | "
+                     f"{_fmt(r['relative_deviation'])} | {_fmt(r['tolerance'])} | "
+                     f"{'holds' if r['holds'] else '**fails**'} |")
+    lines += ["", _conclusions(records), TRANSLATION, "## Regime points", ""]
+    lines += ["| regime | filling | alpha (eV nm) | J (eV) | mu (eV) | Gamma (eV) | "
+              "alpha k_F/J | n_- (nm^-2) | n_+ (nm^-2) | P | eta |", "|---|" * 1 + "---|" * 10]
+    seen = set()
+    for r in records:
+        key = (r["regime"], r["filling"])
+        if key in seen or r["formula"].startswith("gamma_scaling"):
+            continue
+        seen.add(key)
+        p, i = r["parameters"], r["indicators"]
+        lines.append(f"| {key[0]} | {key[1]} | {p['alpha_eV_nm']} | {p['exchange_eV']} | "
+                     f"{p['fermi_energy_eV']} | {p['broadening_eV']} | "
+                     f"{_fmt(i['alpha_kF_over_J'])} | {_fmt(i['n_minus_per_nm2'])} | "
+                     f"{_fmt(i['n_plus_per_nm2'])} | {_fmt(i['current_polarization_P'])} | "
+                     f"{_fmt(i['eta'])} |")
+    lines += ["", "## Tolerances", "", "Each tolerance is the order of the terms the formula "
+              "neglects, fixed before the comparison:", ""]
+    lines += [f"* **{k}**: {v}" for k, v in TOLERANCE_REASONS.items()]
+    lines += ["", "## Checks", ""]
+    for r in records:
+        lines += [f"### {r['formula']} ({r['variant']}), {r['regime']}, {r['filling']}", "",
+                  f"* source: {r['source']}",
+                  f"* as written: {r['as_written']}", f"* translated: {r['translated']}",
+                  f"* measured {r['measured']:.8g}, predicted {r['predicted']:.8g}, "
+                  f"relative deviation {r['relative_deviation']:.3g}, tolerance "
+                  f"{r['tolerance']:.3g} ({r['tolerance_reason']}): "
+                  f"**{'holds' if r['holds'] else 'fails'}**",
+                  f"* reproduce: `{r['call']}`", ""]
+    if figures:
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures]
+    else:
+        lines += ["## Figures", "", "matplotlib is not installed (pip install "
+                  "'kubo_sot[plot]'): no figures were written."]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def _conclusions(records):
+    def find(formula, variant, regime, filling):
+        for r in records:
+            if (r["formula"], r["variant"], r["regime"], r["filling"]) == \
+                    (formula, variant, regime, filling):
+                return r
+        return None
+
+    out = ["## What the data say", ""]
+    for filling in ("majority_only", "both_bands"):
+        fl = find("field_like_torque", "translated", "weak_rashba", filling)
+        dl = find("damping_like_torque", "translated", "weak_rashba", filling)
+        half = find("damping_like_torque", "corrected_law", "weak_rashba", filling)
+        amr = find("amr", "translated", "weak_rashba", filling)
+        if fl and dl and half and amr:
+            out.append(
+                f"* Weak Rashba, {filling}: the field-like torque (translated) deviates by "
+                f"{fl['relative_deviation']:.2g}, the AMR ratio by {amr['relative_deviation']:.2g} "
+                f"(both within the expansion estimate).  The damping-like torque of Eq. (14) is "
+                f"off by {dl['relative_deviation']:.2g}: the engine gives "
+                f"{half['measured']:.4g} e/nm, i.e. **half** of Eq. (14) "
+                f"(t_DL = -alpha (n_- - n_+)/(2J), deviation "
+                f"{half['relative_deviation']:.2g}), which is the Berry-phase (intrinsic) "
+                "torque of the constant-Gamma model.")
+    for filling in ("majority_only", "both_bands"):
+        fl = find("field_like_torque", "as_written", "strong_rashba", filling)
+        van = find("damping_like_torque", "claim_vanishes", "strong_rashba", filling)
+        amr = find("amr", "as_written", "strong_rashba", filling)
+        ed = find("edelstein_field_like_torque", "j_to_zero", "strong_rashba", filling)
+        if fl and van and amr and ed:
+            out.append(
+                f"* Strong Rashba, {filling}: the paper's formulas fail (field-like off by a "
+                f"factor {abs(fl['predicted'] / fl['measured']):.3g}, AMR ratio measured "
+                f"{amr['measured']:.2g} vs eta = {amr['predicted']:.3g}).  The claim that the "
+                f"damping-like torque vanishes holds: |t_DL/t_FL| = {van['measured']:.2g}.  "
+                f"The field-like torque follows the Edelstein law t_FL = J chi_yx, "
+                f"chi_yx = -(sum_c s_c k_c)/(8 pi Gamma) (deviation "
+                f"{ed['relative_deviation']:.2g}).")
+    out.append("* Writing the paper's single-band formulas with the total current for two "
+               "occupied bands (variant as_written, both_bands) fails; the band-resolved "
+               "translation (current polarization P) is needed.")
+    return "\n".join(out) + "\n"
+
+
+def write_figures(cfg, responses, out):
+    """PNG figures; returns their file names ([] without matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    names = []
+
+    # 1. Torques vs alpha k_F / J with the analytic curves.
+    alphas = cfg["alphas"]
+    rs = [responses[("alpha", float(a))][3] for a in alphas]
+    x = np.array([r.bands.rashba_to_exchange for r in rs])
+    fl = np.array([abs(r.torque_coefficients(E_FIELD).field_like) for r in rs])
+    dl = np.array([abs(r.torque_coefficients(E_FIELD).damping_like) for r in rs])
+    j, mu, g = ALPHA_SWEEP["exchange"], ALPHA_SWEEP["fermi_energy"], ALPHA_SWEEP["broadening"]
+    fl_paper = [abs(F.field_like_paper(a, r.conductivity.total[0, 0],
+                                       polarization=F.current_polarization(mu, j, g)))
+                for a, r in zip(alphas, rs)]
+    dl_paper = [abs(F.damping_like_paper(a, j, r.bands.occupations[0] - r.bands.occupations[1]))
+                for a, r in zip(alphas, rs)]
+    dl_int = [abs(F.intrinsic_damping_like_perpendicular(a, j, mu)[1]) for a in alphas]
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.loglog(x, fl, "o-", label="|t_FL| Kubo-Bastin")
+    ax.loglog(x, dl, "s-", label="|t_DL| Kubo-Bastin")
+    ax.loglog(x, fl_paper, "--", label="|t_FL| paper (H_fl, translated)")
+    ax.loglog(x, dl_paper, ":", label="|t_DL| paper Eq. (14)")
+    ax.loglog(x, dl_int, "-.", label="|t_DL| intrinsic closed form")
+    ax.set_xlabel("alpha k_F / J")
+    ax.set_ylabel("torkance (e/nm)")
+    ax.set_title(f"M = z, E = x; J = {j} eV, mu = {mu} eV, Gamma = {g} eV")
+    ax.legend(fontsize=7)
+    names.append(_save(fig, out, "torques_vs_rashba.png"))
+
+    # 2. Gamma scaling (log-log).
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    for ax, i in zip(axes, (0, 3)):
+        gammas, rs = gamma_series(cfg, responses, i)
+        p = REGIME_POINTS[i]
+        for label, get in (("sigma_xx (e^2/h)", lambda r: r.conductivity.total[0, 0]),
+                           ("|t_FL| (e/nm)", lambda r: r.torque_coefficients(E_FIELD).field_like),
+                           ("|t_DL| (e/nm)", lambda r: r.torque_coefficients(E_FIELD).damping_like),
+                           ("|sigma_xy| (e^2/h)", lambda r: r.conductivity.total[0, 1])):
+            ax.loglog(gammas, [abs(get(r)) for r in rs], "o-", label=label)
+        ax.set_xlabel("Gamma (eV)")
+        ax.set_title(f"{p.regime}, {p.filling}", fontsize=9)
+        ax.legend(fontsize=7)
+    names.append(_save(fig, out, "gamma_scaling.png"))
+
+    # 3. Torques vs magnetization angle (M in the xz plane, E = x).
+    angles = cfg["angles"]
+    rs = [responses[("angle", float(t))][3] for t in angles]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("field_like", "t_FL"), ("damping_like", "t_DL")):
+        parts = [r.torque_coefficients(E_FIELD).parts[key] for r in rs]
+        ax.plot(np.degrees(angles), [q["total"] for q in parts], "o-", label=f"{label} total")
+        ax.plot(np.degrees(angles), [q["fermi_sea"] for q in parts], "x--",
+                label=f"{label} Fermi sea")
+    ax.set_xlabel("polar angle of M from z (deg), M in the xz plane")
+    ax.set_ylabel("torkance (e/nm)")
+    ax.set_title(f"alpha = {ANGLE_POINT.alpha}, J = {ANGLE_POINT.exchange}, "
+                 f"mu = {ANGLE_POINT.fermi_energy}, Gamma = {ANGLE_POINT.broadening}",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    names.append(_save(fig, out, "torques_vs_angle.png"))
+
+    # 4. rho_EE(theta) with the 1 + eta P cos^2 law.
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    for ax, i in zip(axes, (0, 1)):
+        p = REGIME_POINTS[i]
+        keys = sorted(k for k in responses if k[0] == "amr_angle" and k[1] == i)
+        if keys:
+            theta = np.array([k[2] for k in keys])
+            rho = np.array([_rho(responses[k][3]) for k in keys])
+        else:
+            theta = np.array([0.0, np.pi / 4, np.pi / 2])
+            rho = np.array([_rho(responses[(f"amr{n}", i)][3]) for n in ("0", "45", "90")])
+        perp = _rho(responses[("amr90", i)][3])
+        fine = np.linspace(0, theta.max(), 200)
+        eta = F.eta(p.alpha, p.exchange, p.mass) * F.current_polarization(
+            p.fermi_energy, p.exchange, p.broadening)
+        ax.plot(np.degrees(theta), rho / perp - 1, "o", label="Kubo-Bastin")
+        ax.plot(np.degrees(fine), eta * np.cos(fine) ** 2, "-", label="eta P cos^2 (paper)")
+        ax.set_xlabel("theta_EM (deg)")
+        ax.set_ylabel("rho_EE(theta)/rho_EE(90) - 1")
+        ax.set_title(f"{p.regime}, {p.filling}", fontsize=9)
+        ax.legend(fontsize=7)
+    names.append(_save(fig, out, "amr_angular_law.png"))
+
+    # 5. Fermi-surface vs Fermi-sea parts at the regime points.
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels, surface, sea = [], [], []
+    for i, p in enumerate(REGIME_POINTS):
+        r = responses[("z", i)][3]
+        tc = r.torque_coefficients(E_FIELD)
+        for name, part in (("t_FL", tc.parts["field_like"]), ("t_DL", tc.parts["damping_like"])):
+            total = abs(part["total"]) or 1.0
+            labels.append(f"{name}\n{p.regime[:4]} {p.filling[:4]}")
+            surface.append(part["fermi_surface"] / total)
+            sea.append(part["fermi_sea"] / total)
+        total = abs(r.conductivity.total[0, 1]) or 1.0
+        labels.append(f"s_xy\n{p.regime[:4]} {p.filling[:4]}")
+        surface.append(r.conductivity.fermi_surface[0, 1] / total)
+        sea.append(r.conductivity.fermi_sea[0, 1] / total)
+    idx = np.arange(len(labels))
+    ax.bar(idx - 0.2, surface, 0.4, label="Fermi surface / |total|")
+    ax.bar(idx + 0.2, sea, 0.4, label="Fermi sea / |total|")
+    ax.set_xticks(idx, labels, fontsize=6)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.legend(fontsize=7)
+    names.append(_save(fig, out, "surface_vs_sea.png"))
+    return names
+
+
+def _rho(response):
+    return float(np.linalg.inv(response.conductivity.total)[0, 0])
+
+
+def _save(fig, out, name):
+    fig.tight_layout()
+    fig.savefig(Path(out) / name, dpi=110)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return name
