@@ -7,7 +7,8 @@ from .errors import ConvergenceError, ConvergenceWarning, ParameterError  # noqa
 from .models import RashbaFerromagnet, SquareLatticeRashbaFerromagnet  # noqa: E402
 from .observables.amr import anisotropic_magnetoresistance  # noqa: E402
 from .observables.response import linear_response  # noqa: E402
+from .sweep import sweep  # noqa: E402
 
 __all__ = ["RashbaFerromagnet", "SquareLatticeRashbaFerromagnet", "linear_response",
-           "anisotropic_magnetoresistance",
+           "anisotropic_magnetoresistance", "sweep",
            "ParameterError", "ConvergenceWarning", "ConvergenceError", "__version__"]

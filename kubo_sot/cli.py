@@ -70,6 +70,23 @@ def _parser():
                        "closed forms of the literature against the engine")
     from validation.cli import add_arguments
     add_arguments(p)
+    p = sub.add_parser("sweep", help="parameter sweep from a TOML file, to netCDF")
+    p.add_argument("config", help="TOML configuration (schema: kubo_sot.sweep.config)")
+    p.add_argument("--out", default="results.nc", help="netCDF output (default %(default)s)")
+    p.add_argument("--backend", default="serial", choices=["serial", "joblib", "dask"])
+    p.add_argument("--n-jobs", type=int, default=2, help="joblib workers (default 2)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (backend dask)")
+    p.add_argument("--store", default=None,
+                   help="checkpoint directory (default: OUT.store next to the output)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a sweep whose checkpoint directory already holds points")
+    p = sub.add_parser("plot", help="PNG plot of a sweep result")
+    p.add_argument("results", help="netCDF file written by kubo-sot sweep")
+    p.add_argument("--y", default="rho_ee",
+                   help="variable, with components for tensors, e.g. torkance_total:y,x "
+                        "(default %(default)s)")
+    p.add_argument("--x", default=None, help="swept parameter on the horizontal axis")
+    p.add_argument("--out", default=None, help="PNG file (default RESULTS_Y.png)")
     p = sub.add_parser("amr", help="rho_EE(theta) for in-plane M and the AMR ratio")
     _model_arguments(p)
     p.add_argument("--angles", type=int, default=13,
@@ -123,6 +140,12 @@ def main(argv=None):
         from validation.cli import main as validate
         return validate([a for a in (argv if argv is not None else sys.argv[1:])
                          if a != "validate"])
+    if args.command in ("sweep", "plot"):
+        try:
+            return _sweep(args) if args.command == "sweep" else _plot(args)
+        except (ParameterError, ImportError, FileExistsError) as err:
+            print(f"kubo-sot: error: {err}", file=sys.stderr)
+            return 2
     try:
         model = _model(args)
         field = _floats(args.field_direction, "field-direction", 2)
@@ -155,6 +178,35 @@ def main(argv=None):
     except ParameterError as err:
         print(f"kubo-sot: error: {err}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _sweep(args):
+    from pathlib import Path
+
+    from .sweep import sweep
+    from .sweep.config import load_config
+    base, grid, quantities = load_config(args.config)
+    store = Path(args.store or f"{args.out}.store")
+    if store.exists() and any(store.glob("*.json")) and not args.resume:
+        raise FileExistsError(f"checkpoint directory {store} already holds points: rerun "
+                              "with --resume to continue it, or remove it")
+    ds = sweep(base, grid, quantities=quantities, backend=args.backend, n_jobs=args.n_jobs,
+               scheduler=args.scheduler, store=store, progress=True)
+    ds.to_netcdf(args.out)
+    print(f"{ds.attrs['points_computed']} points computed, {ds.attrs['points_reused']} "
+          f"reused from {store}; wrote {args.out}")
+    return 0
+
+
+def _plot(args):
+    import xarray as xr
+
+    from .sweep.plot import plot_dataset
+    with xr.open_dataset(args.results) as ds:
+        out = args.out or f"{args.results.rsplit('.', 1)[0]}_{args.y.split(':')[0]}.png"
+        plot_dataset(ds.load(), args.y, args.x, out)
+    print(f"wrote {out}")
     return 0
 
 

@@ -1,0 +1,100 @@
+"""TOML configuration of a sweep (``kubo-sot sweep CONFIG.toml``).
+
+Schema (units in the names' documentation, values plain numbers)::
+
+    [model]                      # fixed model parameters
+    alpha = 0.1                  # eV nm
+    exchange = 0.1               # eV
+    mass = 1.0                   # m_e
+    magnetization = [0, 0, 1]    # unit vector (or sweep the angles below)
+
+    [response]                   # fixed response parameters
+    fermi_energy = 0.3           # eV
+    broadening = 0.01            # eV
+    temperature = 0.0            # K
+    rtol = 1e-6
+    field_direction = [1, 0]     # in-plane unit vector (FL/DL, rho_EE)
+
+    [grid]                       # swept: a list of values or {start, stop, num}
+    fermi_energy = {start = 0.05, stop = 0.5, num = 10}
+    magnetization_azimuth_deg = [0, 30, 60, 90]
+
+    [output]
+    quantities = ["conductivity", "torque", "resistivity"]
+
+Every key is checked (unknown keys, non-numbers, ranges, empty grid) before anything runs.
+"""
+
+import tomllib
+
+import numpy as np
+
+from ..errors import ParameterError
+from .evaluate import QUANTITIES
+from .grid import PARAMETERS, SETTINGS
+
+SECTIONS = {
+    "model": {"alpha", "exchange", "mass", "magnetization"},
+    "response": {"fermi_energy", "broadening", "temperature", "rtol", "field_direction"},
+    "grid": set(PARAMETERS),
+    "output": {"quantities"},
+}
+
+
+def _number(section, key, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        unit = PARAMETERS.get(key, SETTINGS.get(key, ""))
+        raise ParameterError(f"[{section}] {key} = {value!r} must be a plain number "
+                             f"(unit {unit}, no unit string)")
+    return float(value)
+
+
+def _axis(key, value):
+    if isinstance(value, dict):
+        extra = set(value) - {"start", "stop", "num"}
+        if extra or set(value) != {"start", "stop", "num"}:
+            raise ParameterError(f"[grid] {key} = {value!r}: give start, stop and num only")
+        num = value["num"]
+        if not isinstance(num, int) or num < 1:
+            raise ParameterError(f"[grid] {key}: num = {num!r} must be a positive integer "
+                                 "(an empty grid computes nothing)")
+        return list(np.linspace(_number("grid", key, value["start"]),
+                                _number("grid", key, value["stop"]), num))
+    if isinstance(value, list):
+        if not value:
+            raise ParameterError(f"[grid] {key} is empty: give at least one value "
+                                 f"in {PARAMETERS[key]}")
+        return [_number("grid", key, v) for v in value]
+    return [_number("grid", key, value)]
+
+
+def load_config(path):
+    """(base, grid, quantities) from a TOML file, fully validated."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ParameterError(f"{path}: not valid TOML: {err}") from None
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ParameterError(f"{path}: unknown section(s) {unknown}; allowed {sorted(SECTIONS)}")
+    for section, keys in SECTIONS.items():
+        bad = sorted(set(data.get(section, {})) - keys)
+        if bad:
+            raise ParameterError(f"{path}: unknown key(s) {bad} in [{section}]; allowed "
+                                 f"{sorted(keys)}")
+    base = {}
+    for section in ("model", "response"):
+        for key, value in data.get(section, {}).items():
+            if key in ("magnetization", "field_direction"):
+                if not isinstance(value, list):
+                    raise ParameterError(f"[{section}] {key} = {value!r} must be a list")
+                base[key] = [_number(section, key, v) for v in value]
+            else:
+                base[key] = _number(section, key, value)
+    grid = {key: _axis(key, value) for key, value in data.get("grid", {}).items()}
+    if not grid:
+        raise ParameterError(f"{path}: [grid] is missing or empty: sweep at least one of "
+                             f"{sorted(PARAMETERS)}")
+    quantities = data.get("output", {}).get("quantities", list(QUANTITIES))
+    return base, grid, quantities

@@ -1,0 +1,55 @@
+"""One sweep point: model + linear response -> a flat, JSON-able record of numbers."""
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..models import RashbaFerromagnet
+from ..observables.response import linear_response, validate_response_arguments
+
+QUANTITIES = ("conductivity", "spin_density", "torkance", "torque", "resistivity")
+
+
+def build_model(spec, model_factory=None):
+    kwargs = dict(alpha=spec["alpha"], exchange=spec["exchange"], mass=spec["mass"],
+                  magnetization=tuple(spec["magnetization"]))
+    return (model_factory or RashbaFerromagnet)(**kwargs)
+
+
+def check_point(spec, model_factory=None):
+    """Raise ParameterError for an invalid point, without computing anything."""
+    model = build_model(spec, model_factory)
+    validate_response_arguments(model, spec["fermi_energy"], spec["broadening"],
+                                spec["temperature"], spec["rtol"], "eigenbasis", 1)
+    from ..observables.torque import field_direction_vector
+    field_direction_vector(spec["field_direction"])
+
+
+def evaluate_point(spec, model_factory=None):
+    """All quantities of one point as plain lists/floats (independent of the back end)."""
+    model = build_model(spec, model_factory)
+    r = linear_response(model, spec["fermi_energy"], spec["broadening"],
+                        spec["temperature"], spec["rtol"])
+    out = {}
+    for name in ("conductivity", "spin_density", "torkance"):
+        t = getattr(r, name)
+        for part in ("total", "fermi_surface", "fermi_sea", "error"):
+            out[f"{name}_{part}"] = np.asarray(getattr(t, part)).tolist()
+    try:
+        tc = r.torque_coefficients(spec["field_direction"])
+        for key in ("field_like", "damping_like"):
+            for part, value in tc.parts[key].items():
+                out[f"{key}_{part}"] = value
+    except ParameterError:  # M parallel to z x E: the decomposition is undefined
+        for key in ("field_like", "damping_like"):
+            for part in ("total", "fermi_surface", "fermi_sea", "error"):
+                out[f"{key}_{part}"] = float("nan")
+    sigma = r.conductivity.total
+    rho = np.linalg.inv(sigma)
+    e = np.asarray(spec["field_direction"], float)
+    out["resistivity_total"] = rho.tolist()
+    out["rho_ee"] = float(e @ rho @ e)
+    out["rho_ee_error"] = float(np.abs(e @ rho) @ r.conductivity.error @ np.abs(rho @ e))
+    out["alpha_kF_over_J"] = r.bands.rashba_to_exchange
+    out["n_minus"], out["n_plus"] = r.bands.occupations
+    out["n_kpoints"] = r.provenance["n_kpoints"]
+    return out

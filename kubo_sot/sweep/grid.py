@@ -1,0 +1,110 @@
+"""Sweep parameters: names, units, validation, and the list of points of a sweep."""
+
+import itertools
+import math
+
+import numpy as np
+
+from .. import _checks
+from ..errors import ParameterError
+
+#: Parameters a sweep can set, with their units.
+PARAMETERS = {
+    "alpha": "eV nm",
+    "exchange": "eV",
+    "mass": "m_e",
+    "fermi_energy": "eV",
+    "broadening": "eV",
+    "temperature": "K",
+    "magnetization_polar_deg": "deg",
+    "magnetization_azimuth_deg": "deg",
+}
+#: Fixed (not swept) settings of every point.
+SETTINGS = {"magnetization": "unit vector", "rtol": "relative", "field_direction": "unit vector"}
+DEFAULTS = {"mass": 1.0, "temperature": 0.0, "rtol": 1e-6, "field_direction": (1.0, 0.0)}
+
+
+def magnetization_from_angles(polar_deg, azimuth_deg):
+    t, p = math.radians(polar_deg), math.radians(azimuth_deg)
+    m = (math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), math.cos(t))
+    return tuple(float(x) / math.sqrt(sum(y * y for y in m)) for x in m)
+
+
+def check_names(names, where):
+    unknown = sorted(set(names) - set(PARAMETERS) - set(SETTINGS))
+    if unknown:
+        raise ParameterError(f"unknown {where} parameter(s) {unknown}; allowed: "
+                             + ", ".join(f"{k} [{u}]" for k, u in
+                                         {**PARAMETERS, **SETTINGS}.items()))
+
+
+def grid_values(name, values):
+    """Validate one grid axis: a non-empty list of finite numbers."""
+    if name not in PARAMETERS:
+        check_names([name], "grid")
+        raise ParameterError(f"grid parameter {name!r} cannot be swept; sweepable: "
+                             f"{sorted(PARAMETERS)}")
+    try:
+        arr = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ParameterError(f"grid {name} = {values!r} must be numbers in "
+                             f"{PARAMETERS[name]}") from None
+    if arr.size == 0:
+        raise ParameterError(f"grid {name} is empty: give at least one value "
+                             f"in {PARAMETERS[name]}")
+    for x in arr:
+        _checks.finite_scalar(f"grid {name}", x, PARAMETERS[name])
+    return [float(x) for x in arr]
+
+
+def point_spec(base, overrides):
+    """The full, canonical input of one point (what its hash is computed from)."""
+    p = {**DEFAULTS, **base, **overrides}
+    polar = p.pop("magnetization_polar_deg", None)
+    azimuth = p.pop("magnetization_azimuth_deg", None)
+    if polar is not None or azimuth is not None:
+        if "magnetization" in base and (polar is None or azimuth is None):
+            m0 = np.asarray(base["magnetization"], float)
+            polar = math.degrees(math.acos(max(-1.0, min(1.0, m0[2])))) if polar is None \
+                else polar
+            azimuth = math.degrees(math.atan2(m0[1], m0[0])) if azimuth is None else azimuth
+        p["magnetization"] = magnetization_from_angles(polar or 0.0, azimuth or 0.0)
+    missing = [k for k in ("alpha", "exchange", "fermi_energy", "broadening",
+                           "magnetization") if k not in p]
+    if missing:
+        raise ParameterError(f"parameters {missing} are neither in the base parameters nor "
+                             "in the grid")
+    return {
+        "alpha": float(p["alpha"]), "exchange": float(p["exchange"]),
+        "mass": float(p["mass"]),
+        "magnetization": [float(x) for x in p["magnetization"]],
+        "fermi_energy": float(p["fermi_energy"]), "broadening": float(p["broadening"]),
+        "temperature": float(p["temperature"]), "rtol": float(p["rtol"]),
+        "field_direction": [float(x) for x in p["field_direction"]],
+    }
+
+
+def expand(base, grid=None, points=None):
+    """(axes, specs): the Cartesian product of ``grid`` or the explicit list ``points``.
+
+    axes is a dict name -> values (product) or None (explicit list).
+    """
+    check_names(base, "base")
+    if (grid is None) == (points is None):
+        raise ParameterError("give either grid={name: values} (Cartesian product) or "
+                             "points=[{name: value}, ...] (explicit list)")
+    if grid is not None:
+        if not grid:
+            raise ParameterError("grid is empty: give at least one parameter to sweep")
+        axes = {name: grid_values(name, values) for name, values in grid.items()}
+        combos = itertools.product(*axes.values())
+        specs = [point_spec(base, dict(zip(axes, c))) for c in combos]
+        return axes, specs
+    if len(points) == 0:
+        raise ParameterError("points is empty: give at least one point")
+    specs = []
+    for i, q in enumerate(points):
+        for name, value in q.items():
+            grid_values(name, [value])
+        specs.append(point_spec(base, q))
+    return None, specs

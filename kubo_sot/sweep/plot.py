@@ -1,0 +1,67 @@
+"""Plots of a sweep result (netCDF): line plots or colour maps with units on the axes."""
+
+import numpy as np
+
+from ..errors import ParameterError
+
+
+def _select(ds, name):
+    """Variable name with an optional component, e.g. conductivity_total:x,y."""
+    var, _, comp = name.partition(":")
+    if var not in ds:
+        raise ParameterError(f"--y {name!r}: no variable {var!r}; available: "
+                             f"{sorted(ds.data_vars)}")
+    da = ds[var]
+    tensor_dims = [d for d in da.dims if d in ("current", "field", "spin", "torque_component")]
+    if tensor_dims:
+        labels = comp.split(",") if comp else ["x"] * len(tensor_dims)
+        if len(labels) != len(tensor_dims):
+            raise ParameterError(f"--y {name!r}: give {len(tensor_dims)} components "
+                                 f"({', '.join(tensor_dims)}), e.g. {var}:x,x")
+        da = da.sel(dict(zip(tensor_dims, labels)))
+        var = f"{var}[{','.join(labels)}]"
+    return da, var
+
+
+def plot_dataset(ds, y, x=None, out="sweep.png"):
+    """Write a PNG: lines of ``y`` against ``x`` (one per value of a second swept
+    parameter, at most 10), or a colour map when two parameters are swept and no ``x``."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("matplotlib is needed for plots: pip install 'kubo_sot[plot]'") \
+            from None
+    da, label = _select(ds, y)
+    swept = [d for d in da.dims]
+    if not swept:
+        raise ParameterError("nothing was swept: no axis to plot against")
+    if x is not None and x not in swept:
+        raise ParameterError(f"--x {x!r} is not a swept parameter; swept: {swept}")
+    unit = da.attrs.get("units", "")
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    if len(swept) == 2 and x is None:
+        a, b = swept
+        mesh = ax.pcolormesh(ds[b].values, ds[a].values, da.transpose(a, b).values,
+                             shading="auto")
+        fig.colorbar(mesh, ax=ax, label=f"{label} ({unit})")
+        ax.set_xlabel(f"{b} ({ds[b].attrs.get('units', '')})")
+        ax.set_ylabel(f"{a} ({ds[a].attrs.get('units', '')})")
+    else:
+        x = x or swept[0]
+        others = [d for d in swept if d != x]
+        flat = da.transpose(x, *others).values.reshape(da.sizes[x], -1)
+        labels = [""] if not others else [
+            ", ".join(f"{d}={ds[d].values[i]:.4g}" for d, i in zip(others, idx))
+            for idx in np.ndindex(*[da.sizes[d] for d in others])]
+        for column, text in list(zip(flat.T, labels))[:10]:
+            ax.plot(ds[x].values, column, "o-", ms=3, label=text or None)
+        ax.set_xlabel(f"{x} ({ds[x].attrs.get('units', '')})")
+        ax.set_ylabel(f"{label} ({unit})")
+        if others:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

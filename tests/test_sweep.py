@@ -1,0 +1,185 @@
+"""Sweeps: checkpoint/resume after SIGKILL, identical back ends, config errors, plots."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kubo_sot
+from kubo_sot import ParameterError
+from kubo_sot.sweep import runner
+
+xr = pytest.importorskip("xarray")
+
+BASE = dict(alpha=0.1, exchange=0.1, magnetization=(1, 0, 0), broadening=0.02, rtol=1e-3)
+GRID = {"fermi_energy": list(np.linspace(0.05, 0.4, 8)),
+        "magnetization_azimuth_deg": [0.0, 30.0, 60.0, 120.0, 150.0]}  # 40 points
+
+SCRIPT = """
+import sys, kubo_sot, json
+base, grid = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+kubo_sot.sweep(base, grid, store=sys.argv[3])
+"""
+
+
+def _store_files(path):
+    return sorted(Path(path).glob("*.json"))
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_loss_or_recomputation(tmp_path):
+    store = tmp_path / "store"
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(BASE),
+                             json.dumps(GRID), str(store)])
+    deadline = time.time() + 120
+    while time.time() < deadline and len(_store_files(store)) < 8:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {f.name: f.stat().st_mtime_ns for f in _store_files(store)}
+    assert 8 <= len(before) < 40, "kill the sweep while it runs"
+    for f in _store_files(store):  # no truncated file
+        json.loads(f.read_text())
+
+    resumed = kubo_sot.sweep(BASE, GRID, store=store)
+    assert resumed.attrs["points_reused"] == len(before)
+    assert resumed.attrs["points_computed"] == 40 - len(before)
+    after = {f.name: f.stat().st_mtime_ns for f in _store_files(store)}
+    assert len(after) == 40 and not list(store.glob("*.tmp"))
+    assert all(after[name] == mtime for name, mtime in before.items())  # not rewritten
+
+    fresh = kubo_sot.sweep(BASE, GRID, store=tmp_path / "fresh")
+    for name in fresh.data_vars:
+        assert np.array_equal(fresh[name].values, resumed[name].values, equal_nan=True), name
+
+
+def test_changed_input_never_reuses_a_point(tmp_path):
+    grid = {"fermi_energy": [0.2, 0.3]}
+    first = kubo_sot.sweep(BASE, grid, store=tmp_path)
+    again = kubo_sot.sweep(BASE, grid, store=tmp_path)
+    assert again.attrs["points_reused"] == 2 and again.attrs["points_computed"] == 0
+    changed = kubo_sot.sweep({**BASE, "rtol": 5e-4}, grid, store=tmp_path)
+    assert changed.attrs["points_computed"] == 2
+    assert first.rho_ee.shape == (2,)
+
+
+@pytest.mark.slow
+def test_backends_give_the_same_dataset(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    grid = {"fermi_energy": [0.1, 0.3], "magnetization_polar_deg": [0.0, 45.0, 90.0]}
+    serial = kubo_sot.sweep(BASE, grid, backend="serial")
+    joblib = kubo_sot.sweep(BASE, grid, backend="joblib", n_jobs=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        dask = kubo_sot.sweep(BASE, grid, backend="dask", client=client)
+    for other in (joblib, dask):
+        for name in serial.data_vars:
+            a, b = serial[name].values, other[name].values
+            scale = np.nanmax(np.abs(a)) or 1.0
+            assert np.allclose(a, b, rtol=0, atol=1e-12 * scale, equal_nan=True), name
+
+
+def test_dataset_and_netcdf_round_trip(tmp_path):
+    ds = kubo_sot.sweep(BASE, {"fermi_energy": [0.2, 0.3]},
+                        quantities=["torkance", "torque", "resistivity"])
+    assert ds["torkance_total"].dims == ("fermi_energy", "torque_component", "field")
+    assert ds["torkance_total"].attrs["units"] == "e/nm"
+    assert ds["fermi_energy"].attrs["units"] == "eV"
+    assert ds.attrs["version"] == kubo_sot.__version__ and ds.attrs["rtol"] == 1e-3
+    total = ds["torkance_fermi_surface"] + ds["torkance_fermi_sea"]
+    assert np.allclose(total, ds["torkance_total"], rtol=0, atol=1e-13)
+    # one library call per point gives the same numbers
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(1, 0, 0))
+    r = kubo_sot.linear_response(model, 0.3, 0.02, rtol=1e-3)
+    assert np.array_equal(ds["torkance_total"].sel(fermi_energy=0.3).values, r.torkance.total)
+    path = tmp_path / "r.nc"
+    ds.to_netcdf(path)
+    with xr.open_dataset(path) as back:
+        assert np.array_equal(back["torkance_total"].values, ds["torkance_total"].values)
+        assert back.attrs["numerics_version"] == ds.attrs["numerics_version"]
+
+
+def test_explicit_point_list():
+    ds = kubo_sot.sweep(BASE, points=[{"fermi_energy": 0.2}, {"fermi_energy": 0.3,
+                                                               "broadening": 0.03}],
+                        quantities=["conductivity"])
+    assert ds.sizes["point"] == 2 and list(ds["broadening"].values) == [0.02, 0.03]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(grid={"fermi_energy": []}), ["empty"]),
+    (dict(grid={}), ["empty"]),
+    (dict(grid={"gamma": [0.1]}), ["gamma", "allowed"]),
+    (dict(grid={"broadening": [0.01, -0.01], "fermi_energy": [0.2]}), ["broadening", "eV"]),
+    (dict(grid={"fermi_energy": [0.2, -5.0]}), ["fermi_energy", "band bottom"]),
+    (dict(grid={"fermi_energy": [0.2]}, quantities=["heat"]), ["quantities"]),
+    (dict(grid={"fermi_energy": [0.2]}, backend="mpi"), ["backend"]),
+])
+def test_bad_sweeps_fail_before_computing(kwargs, words, monkeypatch):
+    monkeypatch.setattr(runner, "evaluate_point", lambda *a: pytest.fail("computed"))
+    with pytest.raises(ParameterError) as err:
+        kubo_sot.sweep(BASE, **kwargs)
+    for w in words:
+        assert w in str(err.value)
+
+
+CONFIG = """
+[model]
+alpha = 0.1
+exchange = 0.1
+magnetization = [1, 0, 0]
+[response]
+broadening = 0.02
+rtol = 1e-3
+[grid]
+fermi_energy = {start = 0.1, stop = 0.3, num = 3}
+"""
+
+
+@pytest.mark.parametrize("edit, words", [
+    (("[output]", "[output]\ncolour = 'red'"), ["colour"]),
+    (("broadening = 0.02", "broadening = '20 meV'"), ["broadening", "plain number", "eV"]),
+    (("broadening = 0.02", "broadening = 0.02\nbroadenning = 0.01"), ["broadenning"]),
+    (("num = 3", "num = 0"), ["num", "empty"]),
+    (("fermi_energy = {start = 0.1, stop = 0.3, num = 3}", "fermi_energy = []"), ["empty"]),
+    (("broadening = 0.02", "broadening = -0.02"), ["broadening", "eV"]),
+])
+def test_bad_config_gets_a_clear_error(tmp_path, edit, words, capsys, monkeypatch):
+    from kubo_sot.cli import main
+    monkeypatch.setattr(runner, "evaluate_point", lambda *a: pytest.fail("computed"))
+    text = CONFIG + "[output]\nquantities = ['conductivity']\n"
+    text = text.replace(*edit)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    assert main(["sweep", str(cfg), "--out", str(tmp_path / "r.nc")]) == 2
+    err = capsys.readouterr().err
+    for w in words:
+        assert w in err
+
+
+def test_cli_sweep_resume_and_plot(tmp_path, capsys):
+    from kubo_sot.cli import main
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG)
+    out = tmp_path / "r.nc"
+    assert main(["sweep", str(cfg), "--out", str(out)]) == 0
+    assert main(["sweep", str(cfg), "--out", str(out)]) == 2  # store exists, no --resume
+    assert main(["sweep", str(cfg), "--out", str(out), "--resume"]) == 0
+    assert "0 points computed, 3 reused" in capsys.readouterr().out
+    png = tmp_path / "p.png"
+    assert main(["plot", str(out), "--y", "conductivity_total:x,x", "--out", str(png)]) == 0
+    assert png.stat().st_size > 5000
+    assert main(["plot", str(out), "--y", "nonsense"]) == 2
+
+
+def test_missing_extra_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "xarray", None)
+    with pytest.raises(ImportError, match=r"kubo_sot\[io\]"):
+        kubo_sot.sweep(BASE, {"fermi_energy": [0.2]})
