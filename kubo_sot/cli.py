@@ -80,12 +80,18 @@ def _parser():
                    help="checkpoint directory (default: OUT.store next to the output)")
     p.add_argument("--resume", action="store_true",
                    help="continue a sweep whose checkpoint directory already holds points")
+    p = sub.add_parser("bench", help="benchmarks (same as python -m benchmarks)")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", default="benchmarks.json")
     p = sub.add_parser("plot", help="PNG plot of a sweep result")
     p.add_argument("results", help="netCDF file written by kubo-sot sweep")
     p.add_argument("--y", default="rho_ee",
                    help="variable, with components for tensors, e.g. torkance_total:y,x "
                         "(default %(default)s)")
     p.add_argument("--x", default=None, help="swept parameter on the horizontal axis")
+    p.add_argument("--relative-to", default=None,
+                   help="NAME=VALUE: plot y / y(NAME=VALUE) - 1, e.g. "
+                        "magnetization_azimuth_deg=90 for the AMR angular law")
     p.add_argument("--out", default=None, help="PNG file (default RESULTS_Y.png)")
     p = sub.add_parser("amr", help="rho_EE(theta) for in-plane M and the AMR ratio")
     _model_arguments(p)
@@ -140,6 +146,9 @@ def main(argv=None):
         from validation.cli import main as validate
         return validate([a for a in (argv if argv is not None else sys.argv[1:])
                          if a != "validate"])
+    if args.command == "bench":
+        from benchmarks.__main__ import main as bench
+        return bench((["--quick"] if args.quick else []) + ["--out", args.out]) or 0
     if args.command in ("sweep", "plot"):
         try:
             return _sweep(args) if args.command == "sweep" else _plot(args)
@@ -205,7 +214,7 @@ def _plot(args):
     from .sweep.plot import plot_dataset
     with xr.open_dataset(args.results) as ds:
         out = args.out or f"{args.results.rsplit('.', 1)[0]}_{args.y.split(':')[0]}.png"
-        plot_dataset(ds.load(), args.y, args.x, out)
+        plot_dataset(ds.load(), args.y, args.x, out, args.relative_to)
     print(f"wrote {out}")
     return 0
 

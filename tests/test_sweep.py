@@ -176,6 +176,8 @@ def test_cli_sweep_resume_and_plot(tmp_path, capsys):
     png = tmp_path / "p.png"
     assert main(["plot", str(out), "--y", "conductivity_total:x,x", "--out", str(png)]) == 0
     assert png.stat().st_size > 5000
+    assert main(["plot", str(out), "--y", "rho_ee", "--relative-to", "fermi_energy=0.1",
+                 "--out", str(png)]) == 0
     assert main(["plot", str(out), "--y", "nonsense"]) == 2
 
 

@@ -32,6 +32,8 @@ is at |delta| = NEAR_DEGENERATE_RATIO * |mu + i pi k_B T - c|, the radius that c
 the cancellation and the convergence of the series.
 """
 
+from math import factorial
+
 import numpy as np
 
 from .polygamma import polygamma
@@ -63,7 +65,6 @@ class EnergyIntegrals:
         """P_p(c) = Int (-df/deps) (eps - c)^-p for poles c in the lower half plane."""
         if self.kt == 0.0:
             return (self.mu - c) ** (-p)
-        from math import factorial
         return ((-1) ** (p - 1) * polygamma(p, self._x(c))
                 / (factorial(p - 1) * self.kappa**p))
 
@@ -72,7 +73,6 @@ class EnergyIntegrals:
         s = self.series_radius(c)
         if self.kt == 0.0:
             return (s / (self.mu - c)) ** p
-        from math import factorial
         x = self._x(c)
         # s / kappa = |x| (-i), since |kappa x| = |mu - c + i pi k_B T| = s.
         return ((-1) ** (p - 1) * (-1j) ** p * polygamma(p, x, scale=np.abs(x))

@@ -37,7 +37,8 @@ class BandModel(Protocol):
         """Spin (Pauli) operators s_a, shape (3, N, N)."""
 
     def eigensystem(self, kx, ky):
-        """Band energies (ascending, ``kx.shape + (N,)``) and eigenvectors as columns."""
+        """Band energies (ascending, ``kx.shape + (N,)``) and eigenvectors as columns
+        (``numpy.linalg.eigh(self.hamiltonian(kx, ky))`` for a generic model)."""
 
     def band_bottom(self):
         """Lowest band energy in eV."""
@@ -58,11 +59,6 @@ class BandModel(Protocol):
 
     def tail_start(self, phi, fermi_energy, energy_width):
         """Radius beyond which the integrand decays as a power law (continuum models)."""
-
-
-def eigensystem_by_diagonalization(hamiltonian):
-    """Energies and eigenvectors of a stack of Hermitian matrices (numpy eigh)."""
-    return np.linalg.eigh(hamiltonian)
 
 
 def sampled_ray_breakpoints(band_energies, phi, k_max, fermi_energy, energy_width,

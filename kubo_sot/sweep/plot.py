@@ -23,9 +23,12 @@ def _select(ds, name):
     return da, var
 
 
-def plot_dataset(ds, y, x=None, out="sweep.png"):
+def plot_dataset(ds, y, x=None, out="sweep.png", relative_to=None):
     """Write a PNG: lines of ``y`` against ``x`` (one per value of a second swept
-    parameter, at most 10), or a colour map when two parameters are swept and no ``x``."""
+    parameter, at most 10), or a colour map when two parameters are swept and no ``x``.
+
+    ``relative_to="name=value"`` plots y / y(name=value) - 1 instead, e.g.
+    ``magnetization_azimuth_deg=90`` shows the AMR angular law rho(theta)/rho(90) - 1."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -34,13 +37,26 @@ def plot_dataset(ds, y, x=None, out="sweep.png"):
         raise ImportError("matplotlib is needed for plots: pip install 'kubo_sot[plot]'") \
             from None
     da, label = _select(ds, y)
+    unit = da.attrs.get("units", "")
+    if relative_to:
+        name, _, value = relative_to.partition("=")
+        if name not in da.dims:
+            raise ParameterError(f"--relative-to {relative_to!r}: {name!r} is not swept")
+        try:
+            ref = da.sel({name: float(value)}, method="nearest")
+        except ValueError:
+            raise ParameterError(f"--relative-to {relative_to!r}: value must be a number") \
+                from None
+        da = da / ref - 1
+        label, unit = f"{label} / ref - 1", "1"
     swept = [d for d in da.dims]
     if not swept:
         raise ParameterError("nothing was swept: no axis to plot against")
     if x is not None and x not in swept:
         raise ParameterError(f"--x {x!r} is not a swept parameter; swept: {swept}")
-    unit = da.attrs.get("units", "")
     fig, ax = plt.subplots(figsize=(6, 4.2))
+    if relative_to:
+        ax.set_title(f"ref: {relative_to}", fontsize=9)
     if len(swept) == 2 and x is None:
         a, b = swept
         mesh = ax.pcolormesh(ds[b].values, ds[a].values, da.transpose(a, b).values,

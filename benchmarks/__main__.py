@@ -1,0 +1,155 @@
+"""python -m benchmarks [--quick] [--out benchmarks.json]
+
+Prints, for a fixed set of points (M along z and in-plane, weak and strong Rashba,
+Gamma 0.002..0.05 eV): time per full point (all tensors, parts, errors; T = 0) and k-points
+at rtol 1e-4, 1e-6, 1e-8; the ratio against the check route and against a uniform mesh at the
+same achieved accuracy; the cost of 100 Fermi energies as a multiple of one point; the joblib
+speedup on 2 workers; the peak memory.  All ratios are measured in this process.
+"""
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import time
+
+import numpy as np
+
+import kubo_sot
+from kubo_sot.kernels.green import ConstantBroadening
+from kubo_sot.observables.response import response_integrand, route_comparison
+
+from .uniform_mesh import uniform_mesh_integral
+
+POINTS = [
+    ("z_weak", dict(alpha=0.002, exchange=0.2, magnetization=(0, 0, 1)), 0.4, 0.005),
+    ("x_weak", dict(alpha=0.002, exchange=0.2, magnetization=(1, 0, 0)), 0.1, 0.002),
+    ("z_strong", dict(alpha=0.3, exchange=0.005, magnetization=(0, 0, 1)), 0.1, 0.01),
+    ("y_strong", dict(alpha=0.3, exchange=0.01, magnetization=(0, 1, 0)), 0.0, 0.002),
+    ("z_mid", dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1)), 0.3, 0.05),
+    ("tilted_mid", dict(alpha=0.1, exchange=0.1, magnetization=(0.6, 0, 0.8)), 0.3, 0.005),
+    ("x_mid", dict(alpha=0.05, exchange=0.2, magnetization=(1, 0, 0)), -0.1, 0.01),
+    ("tilted_heavy", dict(alpha=0.02, exchange=0.3, magnetization=(0, 0.6, 0.8), mass=2.0),
+     0.5, 0.02),
+]
+
+
+def _time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return out, times
+
+
+def _max_rel(a, b):
+    return max(float(np.max(np.abs(getattr(a, n).total - getattr(b, n).total))
+                     / np.max(np.abs(getattr(b, n).total)))
+               for n in ("conductivity", "spin_density", "torkance"))
+
+
+def per_point(quick):
+    rows = []
+    repeat = 1 if quick else 3
+    for name, kw, mu, gamma in POINTS:
+        model = kubo_sot.RashbaFerromagnet(**kw)
+        row = {"point": name, "gamma_eV": gamma}
+        for rtol in (1e-4, 1e-6, 1e-8):
+            r, times = _time(lambda: kubo_sot.linear_response(model, mu, gamma, rtol=rtol),
+                             repeat)
+            row[f"rtol_{rtol:g}"] = {"median_s": statistics.median(times), "min_s": min(times),
+                                     "max_s": max(times), "kpoints": r.provenance["n_kpoints"]}
+        rows.append(row)
+        print(f"{name:13s} " + "  ".join(
+            f"rtol {k[5:]}: {v['median_s'] * 1e3:8.1f} ms ({v['kpoints']} k)"
+            for k, v in row.items() if k.startswith("rtol")), flush=True)
+    return rows
+
+
+def check_route_ratio():
+    """Eigenbasis vs check route on the same k-points (route_comparison): time ratio."""
+    name, kw, mu, gamma = POINTS[5]
+    model = kubo_sot.RashbaFerromagnet(**kw)
+    t = time.perf_counter()
+    fast, check = route_comparison(model, mu, gamma, rtol=1e-4)
+    t_both = time.perf_counter() - t
+    t = time.perf_counter()
+    kubo_sot.linear_response(model, mu, gamma, rtol=1e-4)
+    t_fast = time.perf_counter() - t
+    ratio = (t_both - t_fast) / t_fast
+    print(f"check route / fast route on the same k-points ({name}): {ratio:.0f}x")
+    return {"point": name, "check_over_fast_time": ratio}
+
+
+def uniform_mesh_ratio():
+    """k-points of a uniform mesh reaching the accuracy of the adaptive rtol = 1e-6 run."""
+    name, kw, mu, gamma = "z_weak_gamma_0.005", POINTS[0][1], POINTS[0][2], 0.005
+    model = kubo_sot.RashbaFerromagnet(**kw)
+    ref = kubo_sot.linear_response(model, mu, gamma, rtol=1e-10)
+    adaptive = kubo_sot.linear_response(model, mu, gamma, rtol=1e-6)
+    target = max(_max_rel(adaptive, ref), 1e-6)
+    integrand = response_integrand(model, mu, ConstantBroadening(gamma), 0.0)
+    scale = np.max(np.abs(ref.spin_density.total))
+    k_max = 2.0 * max(ref.bands.fermi_wavevectors)
+    out = {"point": name, "adaptive_kpoints": adaptive.provenance["n_kpoints"],
+           "adaptive_error": target, "uniform": []}
+    for n in (256, 512, 1024, 2048):
+        est = uniform_mesh_integral(model, integrand, k_max, n)
+        chi = (est[8:14] + est[14:20] + est[20:26]) / (2 * np.pi)
+        err = float(np.max(np.abs(chi.reshape(3, 2) - ref.spin_density.total)) / scale)
+        out["uniform"].append({"n": n, "kpoints": n * n, "spin_density_error": err})
+        print(f"uniform mesh {n}x{n}: spin-density error {err:.1e} "
+              f"(adaptive: {target:.1e} with {adaptive.provenance['n_kpoints']} k-points)",
+              flush=True)
+    return out
+
+
+def many_fermi_energies():
+    name, kw, mu, gamma = POINTS[0]
+    model = kubo_sot.RashbaFerromagnet(**kw)
+    t = time.perf_counter()
+    kubo_sot.linear_response(model, mu, gamma, rtol=1e-6)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
+    for e in np.linspace(0.0, 0.5, 100):
+        kubo_sot.linear_response(model, e, gamma, rtol=1e-6)
+    hundred = time.perf_counter() - t
+    print(f"100 Fermi energies: {hundred / one:.0f}x one point (no reuse across energies yet)")
+    return {"point": name, "ratio": hundred / one}
+
+
+def joblib_speedup():
+    from kubo_sot.sweep import sweep
+    base = dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1), broadening=0.01, rtol=1e-6)
+    grid = {"fermi_energy": list(np.linspace(0.0, 0.5, 64))}
+    t = time.perf_counter()
+    sweep(base, grid, backend="serial")
+    t1 = time.perf_counter() - t
+    t = time.perf_counter()
+    sweep(base, grid, backend="joblib", n_jobs=2)
+    t2 = time.perf_counter() - t
+    print(f"joblib 2 workers on 64 points: {t1 / t2:.2f}x ({t1:.1f} s -> {t2:.1f} s)")
+    return {"serial_s": t1, "two_workers_s": t2, "speedup": t1 / t2}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default="benchmarks.json")
+    args = parser.parse_args(argv)
+    report = {"version": kubo_sot.__version__, "machine": platform.platform(),
+              "per_point": per_point(args.quick), "check_route": check_route_ratio(),
+              "uniform_mesh": uniform_mesh_ratio(),
+              "fermi_energies_100": many_fermi_energies(),
+              "joblib": joblib_speedup()}
+    report["peak_memory_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory {report['peak_memory_MB']:.0f} MB")
+    with open(args.out, "w") as fh:
+        json.dump(report, fh, indent=1)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
