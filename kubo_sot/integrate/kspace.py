@@ -93,14 +93,55 @@ def _parallel_radial(model, integrand, phi, fermi_energy, energy_width, ray_tole
             sum(p[2] for p in parts))
 
 
+TRAPEZOID_START = 8
+TRAPEZOID_MAX = 256
+
+
+def _periodic_trapezoid(radial, atol, n_components):
+    """Angular integral of an isotropic model: periodic trapezoid rule, doubled until the
+    change from N/2 to N rays is within atol.  For a rotationally invariant model the ray
+    integrals are trigonometric polynomials of low degree in phi, integrated exactly by
+    N > degree rays; the N/2 -> N change is then rounding.  Returns None if it does not
+    settle by TRAPEZOID_MAX rays (the caller falls back to adaptive panels)."""
+    n = TRAPEZOID_START // 2
+    phi = 2 * np.pi * np.arange(n) / n
+    values = radial(phi)
+    while n < TRAPEZOID_MAX:
+        new_phi = phi[: n] + np.pi / n
+        values = np.concatenate([values, radial(new_phi)])
+        phi = np.concatenate([phi[:n], new_phi])
+        coarse = values[:n].sum(axis=0) * (2 * np.pi / n)
+        fine = values.sum(axis=0) * (np.pi / n)
+        order = np.argsort(phi)
+        phi, values, n = phi[order], values[order], 2 * n
+        change = np.abs(fine[:n_components] - coarse[:n_components])
+        if np.all(change <= 0.5 * atol):
+            return fine, change
+    return None
+
+
 def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
            radial_iterations=None, angular_iterations=None):
-    """Angular adaptive quadrature of the radial integrals, target absolute tolerance atol."""
+    """Angular quadrature of the radial integrals, target absolute tolerance atol."""
     norm = (2.0 * np.pi) ** 2
     atol = np.asarray(atol, float) * norm  # tolerance on Int dphi Int k dk F
     ray_tol = 0.5 * atol / (2.0 * np.pi)
     n_components = atol.size
     counter = [0]
+
+    if getattr(model, "isotropic", False):
+        def radial(phi):
+            est, err, n = _parallel_radial(model, integrand, phi, fermi_energy, energy_width,
+                                           ray_tol, n_jobs, radial_iterations)
+            counter[0] += n
+            return np.concatenate([est, err], axis=1)
+        done = _periodic_trapezoid(radial, atol, n_components)
+        if done is not None:
+            total, change = done
+            estimate = total[:n_components] / norm
+            error = (change + total[n_components:]) / norm
+            return KSpaceIntegral(estimate, error, bool(np.all(error <= atol / norm)),
+                                  counter[0])
 
     def angular(phi, _owner):
         est, err, n = _parallel_radial(model, integrand, phi, fermi_energy, energy_width,

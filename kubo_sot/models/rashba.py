@@ -181,6 +181,11 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
                                options={"xatol": 1e-14 * max(s_max, 1.0)})
         return float(min(best.fun, lower(s[i])))
 
+    @property
+    def isotropic(self):
+        """True for M = +/-z: H is invariant under rotations about z (with spin)."""
+        return self.magnetization[0] == 0.0 and self.magnetization[1] == 0.0
+
     def dirac_point(self):
         """k where b(k) = 0 (band touching), or None (needs M_z = 0 and alpha > 0)."""
         mx, my, mz = self.magnetization

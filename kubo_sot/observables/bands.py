@@ -15,7 +15,8 @@ def band_data(model, fermi_energy):
     interpolation between N_SAMPLES samples) and integrated over angle,
     n_n = (2 pi)^-2 Int dphi Int k dk theta(mu - E_n).  Accuracy ~ (1/N_SAMPLES)^2.
     """
-    phi = (np.arange(N_RAYS) + 0.5) * 2 * np.pi / N_RAYS
+    n_rays = 1 if getattr(model, "isotropic", False) else N_RAYS  # circles: one ray suffices
+    phi = (np.arange(n_rays) + 0.5) * 2 * np.pi / n_rays
     k_max = np.asarray(model.tail_start(phi, fermi_energy, 0.0), float)
     t = np.linspace(0.0, 1.0, N_SAMPLES)
     k = k_max[:, None] * t
@@ -34,7 +35,7 @@ def band_data(model, fermi_energy):
         lo = np.where(s0 < 0, k0, kc)
         hi = np.where(s1 < 0, k1, kc)
         occupied = np.where((s0 < 0) | (s1 < 0), 0.5 * (hi**2 - lo**2), 0.0)
-        area = np.sum(occupied) * (2 * np.pi / N_RAYS)
+        area = np.sum(occupied) * (2 * np.pi / n_rays)
         occupations.append(float(area / (2 * np.pi) ** 2))
         outer = np.nanmax(np.where(cross, kc, -np.inf), axis=1)
         outer = np.where(np.isfinite(outer), outer, 0.0)
