@@ -9,7 +9,9 @@ crossing down to the crossing's width energy_width / |dE/dk| (so that the Lorent
 width Gamma and the thermal smearing are resolved from the start).  For a continuum model
 the tail k > K is integrated exactly through k = K / t, t in (0, 1]; there is no cutoff.
 The angular integral is a second adaptive quadrature over the ray integrals, with panels
-that end at the model's angular breakpoints.
+that end at the model's angular breakpoints; for a rotationally invariant model
+(``model.isotropic``) it is the periodic trapezoid rule, exact for the low-degree
+trigonometric polynomials that the ray integrals then are.
 
 Error estimate: angular bisection error + the angular integral of the radial error
 estimates.  The result is declared converged when it is within the requested absolute
@@ -129,35 +131,30 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     n_components = atol.size
     counter = [0]
 
-    if getattr(model, "isotropic", False):
-        def radial(phi):
-            est, err, n = _parallel_radial(model, integrand, phi, fermi_energy, energy_width,
-                                           ray_tol, n_jobs, radial_iterations)
-            counter[0] += n
-            return np.concatenate([est, err], axis=1)
-        done = _periodic_trapezoid(radial, atol, n_components)
-        if done is not None:
-            total, change = done
-            estimate = total[:n_components] / norm
-            error = (change + total[n_components:]) / norm
-            return KSpaceIntegral(estimate, error, bool(np.all(error <= atol / norm)),
-                                  counter[0])
-
-    def angular(phi, _owner):
+    def radial(phi):
+        """Ray integrals and their error estimates, side by side: (n_rays, 2C)."""
         est, err, n = _parallel_radial(model, integrand, phi, fermi_energy, energy_width,
                                        ray_tol, n_jobs, radial_iterations)
         counter[0] += n
         return np.concatenate([est, err], axis=1)
 
+    def result(total, angular_error):
+        estimate = total[:n_components] / norm
+        error = (angular_error + total[n_components:]) / norm
+        return KSpaceIntegral(estimate, error, bool(np.all(error <= atol / norm)),
+                              counter[0])
+
+    if getattr(model, "isotropic", False):
+        done = _periodic_trapezoid(radial, atol, n_components)
+        if done is not None:
+            return result(*done)
+
     edges = np.asarray(model.angular_breakpoints(), float)
     outer_tol = np.concatenate([0.5 * atol, np.full(n_components, np.inf)])[None, :]
     kwargs = {} if angular_iterations is None else {"max_iterations": angular_iterations}
-    res = adaptive_integrate(angular, np.zeros(edges.size - 1), edges[:-1], edges[1:], 1,
-                             lambda est: outer_tol, **kwargs)
-    estimate = res.estimate[0, :n_components] / norm
-    error = (res.error[0, :n_components] + res.estimate[0, n_components:]) / norm
-    converged = bool(np.all(error <= np.asarray(atol) / norm))
-    return KSpaceIntegral(estimate, error, converged, counter[0])
+    res = adaptive_integrate(lambda phi, _owner: radial(phi), np.zeros(edges.size - 1),
+                             edges[:-1], edges[1:], 1, lambda est: outer_tol, **kwargs)
+    return result(res.estimate[0], res.error[0, :n_components])
 
 
 def _with_magnitude(values):
