@@ -119,8 +119,9 @@ def band_pair_integrals(energies, broadening, integrals):
     safe_d = np.where(near, 1.0, d)
 
     # Int (-f') G^R_m G^A_n: poles z_m and conj(z_n) are >= 2 Gamma apart.
-    pa = integrals.power(1, a)
-    pb = integrals.power(1, b)
+    p1 = integrals.power(1, z)  # once per band, not per band pair
+    pa = p1[..., None, :]
+    pb = p1[..., :, None]
     surface_ra = (pa - np.conj(pb)) / (a - np.conj(b))
 
     # Int (-f') G^R_m G^R_n and (E_m - E_n) Int f G_m^2 G_n^2: closed forms, replaced by

@@ -83,6 +83,12 @@ def response_integrand(model, fermi_energy, broadening, thermal_energy, route="e
     return integrand
 
 
+def _exchange_and_magnetization(model):
+    """J (eV) and M of a model; a model without exchange gives no torque (J = 0)."""
+    return (float(getattr(model, "exchange", 0.0)),
+            getattr(model, "magnetization", (0.0, 0.0, 1.0)))
+
+
 def _torkance(chi, exchange, magnetization):
     """t_aj = J (M x chi_{:, j})_a for a (3, 2) array."""
     return exchange * np.cross(np.asarray(magnetization)[None, :], chi.T).T
@@ -183,8 +189,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     mu, gamma, temperature, rtol = validate_response_arguments(
         model, fermi_energy, broadening, temperature, rtol, route, n_jobs)
     kt = BOLTZMANN_EV_PER_K * temperature
-    exchange = float(getattr(model, "exchange", 0.0))
-    magnetization = getattr(model, "magnetization", (0.0, 0.0, 1.0))
+    exchange, magnetization = _exchange_and_magnetization(model)
     integrand = response_integrand(model, mu, gamma, kt, route)
     result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt),
                               _tolerances(rtol, exchange, magnetization), n_jobs=n_jobs)
@@ -205,8 +210,7 @@ def route_comparison(model, fermi_energy, broadening, temperature=0.0, rtol=1e-4
     mu, gamma, temperature, rtol = validate_response_arguments(
         model, fermi_energy, broadening, temperature, rtol, "eigenbasis", 1)
     kt = BOLTZMANN_EV_PER_K * temperature
-    exchange = float(getattr(model, "exchange", 0.0))
-    magnetization = getattr(model, "magnetization", (0.0, 0.0, 1.0))
+    exchange, magnetization = _exchange_and_magnetization(model)
     fast = response_integrand(model, mu, gamma, kt, "eigenbasis")
     check = response_integrand(model, mu, gamma, kt, "green")
     tolerance = _tolerances(rtol, exchange, magnetization)
