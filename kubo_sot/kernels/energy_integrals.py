@@ -107,22 +107,41 @@ def band_pair_integrals(energies, broadening, integrals):
         Indexed [n, m] as in the module docstring, so that a trace
         Tr[B G^R V G^X] = sum_{n,m} B_nm V_mn weight[n, m].
     """
-    e = np.asarray(energies, float)
-    z = e - 1j * broadening
+    return pole_pair_integrals(np.asarray(energies, float) - 1j * broadening, integrals)
+
+
+def pole_pair_integrals(poles, integrals):
+    """As :func:`band_pair_integrals` for arbitrary poles z_n of G^R in the lower half plane.
+
+    With a constant matrix self-energy Sigma, G^R = (eps - H - Sigma)^-1 has the poles
+    z_n = eigenvalues of the non-Hermitian H + Sigma (Im z_n < 0), and the same closed
+    forms hold with E_m - E_n replaced by z_m - z_n (complex).
+
+    Parameters
+    ----------
+    poles : (..., N) complex array, eV
+    integrals : EnergyIntegrals
+    """
+    z = np.asarray(poles, complex)
     a = z[..., None, :]  # pole of band m (second index)
     b = z[..., :, None]  # pole of band n (first index)
-    d = a - b  # = E_m - E_n (real)
+    d = a - b  # = z_m - z_n (E_m - E_n for constant Gamma)
     mid = 0.5 * (a + b)
     delta = 0.5 * d
     near = np.broadcast_to(
         np.abs(delta) < NEAR_DEGENERATE_RATIO * integrals.series_radius(mid), np.broadcast(a, b).shape)
     safe_d = np.where(near, 1.0, d)
 
-    # Int (-f') G^R_m G^A_n: poles z_m and conj(z_n) are >= 2 Gamma apart.
+    # Int (-f') G^R_m G^A_n: poles z_m and conj(z_n) are on opposite sides of the axis.
     p1 = integrals.power(1, z)  # once per band, not per band pair
     pa = p1[..., None, :]
     pb = p1[..., :, None]
-    surface_ra = (pa - np.conj(pb)) / (a - np.conj(b))
+    if integrals.kt == 0.0:
+        # (mu - z_m)^-1 (mu - conj z_n)^-1 directly: the difference quotient below loses
+        # digits when a band's broadening is much smaller than its distance from mu.
+        surface_ra = pa * np.conj(pb)
+    else:
+        surface_ra = (pa - np.conj(pb)) / (a - np.conj(b))
 
     # Int (-f') G^R_m G^R_n and (E_m - E_n) Int f G_m^2 G_n^2: closed forms, replaced by
     # the midpoint expansions where the two poles nearly coincide.

@@ -11,11 +11,17 @@ three terms of CONVENTIONS.md section 4, per k-point and without the prefactor -
 
 (using G_m dG_n - dG_m G_n = (E_m - E_n) G_m^2 G_n^2 for simple poles).  The band-pair
 energy integrals come from :mod:`kubo_sot.kernels.energy_integrals`.
+
+With a constant matrix self-energy Sigma (e.g. the Born self-energy of white-noise disorder
+at the Fermi level) H + Sigma is not Hermitian: G^R = sum_n P_n / (eps - z_n) with the
+spectral projectors P_n = |R_n><L_n| (right and left eigenvectors) and complex poles z_n,
+and G^A = (G^R)^dagger.  The same sums hold with B_nm V_mn -> Tr[B P_m V P_n] for the RR
+and sea terms and Tr[B P_m V P_n^dagger] for the RA term (:func:`kubo_bastin_projectors`).
 """
 
 import numpy as np
 
-from .energy_integrals import band_pair_integrals
+from .energy_integrals import band_pair_integrals, pole_pair_integrals
 
 
 def to_eigenbasis(operators, vectors):
@@ -59,4 +65,48 @@ def kubo_bastin_eigenbasis(energies, operator_elements, velocity_elements, broad
     surface_a = -np.einsum("Mkjnm,Mnm->Mkj", products, ra).real
     surface_b = np.einsum("Mkjnm,Mnm->Mkj", products, rr).real
     sea = -np.einsum("Mkjnm,Mnm->Mkj", products, sea_w).real
+    return surface_a, surface_b, sea
+
+
+def spectral_projectors(matrices):
+    """Poles z_n and spectral projectors P_n = |R_n><L_n| of non-Hermitian (M, N, N) matrices.
+
+    Returns ``poles`` (M, N) complex and ``projectors`` (M, N, N, N) indexed [M, n, a, b],
+    with sum_n P_n = 1 and sum_n z_n P_n = the matrix.  Ill-conditioned only at an
+    exceptional point (two poles and eigenvectors coalescing), which a generic k-point
+    does not hit.
+    """
+    poles, right = np.linalg.eig(matrices)
+    left = np.linalg.inv(right)
+    return poles, np.einsum("Man,Mnb->Mnab", right, left)
+
+
+def kubo_bastin_projectors(poles, projectors, operators, velocities, integrals):
+    """Kubo-Bastin surface (a), surface (b) and sea integrands for G^R = sum P_n/(eps - z_n).
+
+    Same definitions, units and return values as :func:`kubo_bastin_eigenbasis`, for a
+    Hamiltonian plus a constant, non-Hermitian self-energy.
+
+    Parameters
+    ----------
+    poles : (M, N) complex array
+        Poles z_n of G^R in eV (Im z_n <= 0).
+    projectors : (M, N, N, N) complex array
+        Spectral projectors P_n (:func:`spectral_projectors`).
+    operators : (M, K, N, N) array
+        Response operators B_k in the original basis.
+    velocities : (M, 2, N, N) array
+        hbar v_j in eV nm in the original basis.
+    integrals : kubo_sot.kernels.energy_integrals.EnergyIntegrals
+    """
+    ra, rr, sea_w = pole_pair_integrals(poles, integrals)
+    # Tr[B P_m V P_n] and Tr[B P_m V P_n^dagger], indexed [M, k, j, n, m].
+    bp = np.einsum("Mkab,Mmbc->Mkmac", operators, projectors, optimize=True)
+    vp = np.einsum("Mjcd,Mnde->Mjnce", velocities, projectors, optimize=True)
+    vp_dag = np.einsum("Mjcd,Mned->Mjnce", velocities, np.conj(projectors), optimize=True)
+    prod_rr = np.einsum("Mkmac,Mjnca->Mkjnm", bp, vp, optimize=True)
+    prod_ra = np.einsum("Mkmac,Mjnca->Mkjnm", bp, vp_dag, optimize=True)
+    surface_a = -np.einsum("Mkjnm,Mnm->Mkj", prod_ra, ra).real
+    surface_b = np.einsum("Mkjnm,Mnm->Mkj", prod_rr, rr).real
+    sea = -np.einsum("Mkjnm,Mnm->Mkj", prod_rr, sea_w).real
     return surface_a, surface_b, sea

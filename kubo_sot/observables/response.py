@@ -21,6 +21,7 @@ from ..kernels.green import ConstantBroadening
 from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
 from ..kernels.kubo_bastin_green import kubo_bastin_green
 from ..models.base import BandModel
+from ..models.disorder import WhiteNoiseDisorder
 from .bands import band_data
 from .results import LinearResponse, TensorResponse
 
@@ -126,7 +127,7 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
         raise ParameterError(f"model = {model!r} does not implement the BandModel protocol "
                              "(e.g. kubo_sot.RashbaFerromagnet)")
     mu = _checks.finite_scalar("fermi_energy", fermi_energy, "eV")
-    if isinstance(broadening, ConstantBroadening):
+    if isinstance(broadening, (ConstantBroadening, WhiteNoiseDisorder)):
         gamma = broadening
     else:
         gamma = ConstantBroadening(_checks.positive("broadening", broadening, "eV"))
@@ -145,7 +146,7 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
 
 
 def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6, *,
-                    route="eigenbasis", n_jobs=1):
+                    route="eigenbasis", n_jobs=1, vertex_corrections=False):
     """Kubo-Bastin linear response to an in-plane electric field.
 
     Parameters
@@ -154,8 +155,11 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         e.g. :class:`kubo_sot.RashbaFerromagnet`.
     fermi_energy : float
         Chemical potential mu in eV (at or above the band bottom).
-    broadening : float
-        Constant disorder broadening Gamma = hbar / (2 tau) in eV (> 0).
+    broadening : float or WhiteNoiseDisorder
+        Constant disorder broadening Gamma = hbar / (2 tau) in eV (> 0), or a
+        :class:`kubo_sot.WhiteNoiseDisorder`: Gaussian white-noise impurities, treated in
+        the self-consistent Born approximation (2x2 self-energy at the Fermi energy, T = 0
+        only; :mod:`kubo_sot.observables.disordered_response`).
     temperature : float, optional
         Temperature in K (>= 0), default 0.
     rtol : float, optional
@@ -165,6 +169,9 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         Closed-form eigenbasis route (default) or the explicit-Green's-function check route.
     n_jobs : int, keyword-only
         joblib workers over chunks of k-space rays; 1 (default) is serial.  Same numbers.
+    vertex_corrections : bool, keyword-only
+        With WhiteNoiseDisorder: dress I(a) with the ladder vertex (the bare bubble is
+        returned alongside as ``result.bare``).  Default False.
 
     Returns
     -------
@@ -188,6 +195,15 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     """
     mu, gamma, temperature, rtol = validate_response_arguments(
         model, fermi_energy, broadening, temperature, rtol, route, n_jobs)
+    if isinstance(gamma, WhiteNoiseDisorder):
+        from .disordered_response import check_disorder_arguments, disordered_response
+        check_disorder_arguments(model, temperature, vertex_corrections)
+        return disordered_response(model, mu, gamma, rtol, vertex_corrections, route,
+                                   n_jobs)
+    if vertex_corrections is not False:
+        raise ParameterError(f"vertex_corrections = {vertex_corrections!r} needs a disorder "
+                             "model: pass broadening=kubo_sot.WhiteNoiseDisorder(...); "
+                             "with a constant Gamma there is no impurity line to dress")
     kt = BOLTZMANN_EV_PER_K * temperature
     exchange, magnetization = _exchange_and_magnetization(model)
     integrand = response_integrand(model, mu, gamma, kt, route)

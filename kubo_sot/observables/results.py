@@ -90,8 +90,11 @@ class LinearResponse:
     torkance : TensorResponse, (3, 2) in e/nm, t = J M x chi
     bands : BandData
     provenance : dict
-        Model parameters, Fermi energy, broadening, temperature, rtol, route, k-points,
-        convergence, package version.
+        Model parameters, Fermi energy, broadening (or disorder, self-energy and vertex),
+        temperature, rtol, route, k-points, convergence, package version.
+    bare : LinearResponse or None
+        With vertex corrections: the bare bubble with the same self-energy, from the same
+        k-integral (for side-by-side comparison); None otherwise.
     """
 
     conductivity: TensorResponse
@@ -99,6 +102,7 @@ class LinearResponse:
     torkance: TensorResponse
     bands: BandData
     provenance: dict = field(default_factory=dict)
+    bare: "LinearResponse" = None
 
     def torque_coefficients(self, field_direction=(1.0, 0.0)):
         """Field-like and damping-like torkances for the field direction E^ (in-plane).
@@ -109,11 +113,14 @@ class LinearResponse:
         return torque_coefficients(self, field_direction)
 
     def to_dict(self):
-        return {"conductivity": self.conductivity.to_dict(),
-                "spin_density": self.spin_density.to_dict(),
-                "torkance": self.torkance.to_dict(),
-                "bands": self.bands.to_dict(),
-                "provenance": self.provenance}
+        out = {"conductivity": self.conductivity.to_dict(),
+               "spin_density": self.spin_density.to_dict(),
+               "torkance": self.torkance.to_dict(),
+               "bands": self.bands.to_dict(),
+               "provenance": self.provenance}
+        if self.bare is not None:
+            out["bare"] = self.bare.to_dict()
+        return out
 
     def to_json(self, **kwargs):
         return json.dumps(self.to_dict(), **kwargs)
