@@ -35,7 +35,7 @@ def test_results_json_has_every_formula_regime_and_filling(run):
             "tolerance", "holds", "parameters"}
     for r in records:
         assert keys <= set(r)
-        assert r["regime"] in ("weak_rashba", "strong_rashba")
+        assert r["regime"] in ("weak_rashba", "strong_rashba", "pure_rashba", "pure_exchange")
         assert r["filling"] in ("majority_only", "both_bands")
 
 
@@ -59,18 +59,20 @@ def test_report_and_figures(run):
     out, records = run
     text = (out / "report.md").read_text()
     assert text.index("## Summary") < text.index("## How the paper's formulas are translated")
+    assert "## Does the spin-force picture survive vertex corrections?" in text
     for r in records:
         assert r["call"] in text
     for name in ("torques_vs_rashba.png", "gamma_scaling.png", "torques_vs_angle.png",
-                 "amr_angular_law.png", "surface_vs_sea.png"):
+                 "amr_angular_law.png", "surface_vs_sea.png", "vertex_corrections.png"):
         assert (out / name).stat().st_size > 5000
         assert f"]({name})" in text
 
 
-@pytest.mark.parametrize("index", [0, 5, 8, 13, -1])
+@pytest.mark.parametrize("index", [0, 5, 8, 13, "vc_amr", "vc_edelstein_only", -1])
 def test_records_are_reproduced_by_their_call(run, index):
     _, records = run
-    r = records[index]
+    r = (records[index] if isinstance(index, int)
+         else next(r for r in records if r["formula"] == index))
     value = eval(r["call"], {"kubo_sot": kubo_sot, "validation": validation,
                              "pi": np.pi, "np": np})
     assert np.isclose(value, r["measured"], rtol=1e-9, atol=0)

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from .report import write_figures, write_report, write_results
+from . import vertex
 from .run import build_records, compute_responses
 
 
@@ -18,9 +19,13 @@ def run_validation(quick=True, out="validation_report", n_jobs=1):
     out.mkdir(parents=True, exist_ok=True)
     cfg, responses = compute_responses(quick, n_jobs)
     records = build_records(cfg, responses)
+    vc_rtol, vc_responses = vertex.compute(quick, n_jobs)
+    vc_records = vertex.build_records(vc_rtol, vc_responses)
+    records += vc_records
     write_results(records, out)
-    figures = write_figures(cfg, responses, out)
-    write_report(records, cfg, responses, out, quick, time.perf_counter() - start, figures)
+    figures = write_figures(cfg, responses, out, vc_responses)
+    write_report(records, cfg, responses, out, quick, time.perf_counter() - start, figures,
+                 vertex.section(vc_records, vc_responses))
     return records
 
 

@@ -28,6 +28,8 @@ TOLERANCE_REASONS = {
                  "limit), times 3",
     "edelstein": "next order J/(alpha k_F) of the spin texture plus (Gamma/Delta)^2, times 3",
     "scaling": "curvature of log X over the fitted Gamma range: Gamma_max / Delta, times 3",
+    "ladder": "the non-crossing (SCBA + ladder) result and the leading-order statement differ "
+              "at first order in Gamma / Delta, times 3",
 }
 
 

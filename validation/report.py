@@ -56,7 +56,7 @@ def write_results(records, out):
     (out / "results.json").write_text(json.dumps(records, indent=1))
 
 
-def write_report(records, cfg, responses, out, quick, seconds, figures):
+def write_report(records, cfg, responses, out, quick, seconds, figures, vertex_section=""):
     lines = ["# kubo_sot validation report", "",
              f"kubo_sot {kubo_sot.__version__}; mode: {'quick' if quick else 'full'}; "
              f"wall time {seconds:.0f} s.  Seed paper: Ho, Tan, Shen & Jalil, *Newton's "
@@ -69,13 +69,13 @@ def write_report(records, cfg, responses, out, quick, seconds, figures):
                      f"{_fmt(r['measured'])} | {_fmt(r['predicted'])} | "
                      f"{_fmt(r['relative_deviation'])} | {_fmt(r['tolerance'])} | "
                      f"{'holds' if r['holds'] else '**fails**'} |")
-    lines += ["", _conclusions(records), TRANSLATION, "## Regime points", ""]
+    lines += ["", _conclusions(records), vertex_section, TRANSLATION, "## Regime points", ""]
     lines += ["| regime | filling | alpha (eV nm) | J (eV) | mu (eV) | Gamma (eV) | "
               "alpha k_F/J | n_- (nm^-2) | n_+ (nm^-2) | P | eta |", "|---|" * 1 + "---|" * 10]
     seen = set()
     for r in records:
         key = (r["regime"], r["filling"])
-        if key in seen or r["formula"].startswith("gamma_scaling"):
+        if key in seen or r["formula"].startswith(("gamma_scaling", "vc_")):
             continue
         seen.add(key)
         p, i = r["parameters"], r["indicators"]
@@ -149,7 +149,7 @@ def _conclusions(records):
     return "\n".join(out) + "\n"
 
 
-def write_figures(cfg, responses, out):
+def write_figures(cfg, responses, out, vertex_responses=None):
     """PNG figures; returns their file names ([] without matplotlib)."""
     try:
         import matplotlib
@@ -261,6 +261,11 @@ def write_figures(cfg, responses, out):
     ax.axhline(0, color="k", lw=0.5)
     ax.legend(fontsize=7)
     names.append(_save(fig, out, "surface_vs_sea.png"))
+
+    # 6. Bare vs ladder-corrected torques (white-noise disorder).
+    if vertex_responses is not None:
+        from .vertex import figure
+        names.append(_save(figure(vertex_responses, out, plt), out, "vertex_corrections.png"))
     return names
 
 
