@@ -14,6 +14,7 @@ from . import __version__
 from .errors import ParameterError
 from .models import RashbaFerromagnet
 from .observables.amr import anisotropic_magnetoresistance
+from .models.disorder import WhiteNoiseDisorder
 from .observables.response import linear_response
 
 # The built-in default point: moderate Rashba and exchange, both bands occupied.
@@ -43,7 +44,14 @@ def _model_arguments(p):
     p.add_argument("--fermi-energy", type=float, default=DEFAULTS["fermi_energy"],
                    help="chemical potential in eV (default %(default)s)")
     p.add_argument("--broadening", type=float, default=DEFAULTS["broadening"],
-                   help="Gamma = hbar/2tau in eV (default %(default)s)")
+                   help="Gamma = hbar/2tau in eV (default %(default)s); with --white-noise "
+                        "the Born width of the parabolic band, n_i V^2 = 4 (hbar^2/2m) Gamma")
+    p.add_argument("--white-noise", action="store_true",
+                   help="white-noise disorder in the self-consistent Born approximation "
+                        "instead of a constant Gamma (T = 0)")
+    p.add_argument("--vertex-corrections", action="store_true",
+                   help="with --white-noise: ladder vertex corrections (bare values shown "
+                        "alongside)")
     p.add_argument("--temperature", type=float, default=DEFAULTS["temperature"],
                    help="temperature in K (default %(default)s)")
     p.add_argument("--rtol", type=float, default=DEFAULTS["rtol"],
@@ -118,7 +126,16 @@ def _response_table(r, tc, note=""):
     model = p["model"]
     out.append(f"  model: alpha = {model['alpha']} eV nm, J = {model['exchange']} eV, "
                f"M = {tuple(model['magnetization'])}, m = {model['mass']} m_e")
-    out.append(f"  mu = {p['fermi_energy_eV']} eV, Gamma = {p['broadening_eV']} eV, "
+    if "disorder" in p:
+        sigma = p["self_energy"]["sigma_components_eV"]
+        disorder = (f"white noise n_i V^2 = {p['disorder']['strength_eV2_nm2']:.6g} eV^2 nm^2 "
+                    f"(Born width {p['disorder']['born_broadening_eV']:.6g} eV), "
+                    "Sigma = " + " + ".join(f"({re:.4g}{im:+.4g}i) s_{a}" for (re, im), a
+                                            in zip(sigma, "0xyz"))
+                    + f" eV, vertex corrections: {p['vertex_corrections']}")
+    else:
+        disorder = f"Gamma = {p['broadening_eV']} eV"
+    out.append(f"  mu = {p['fermi_energy_eV']} eV, {disorder}, "
                f"T = {p['temperature_K']} K, rtol = {p['rtol']:g}, k-points = {p['n_kpoints']}")
     b = r.bands
     out.append(f"  bands: k_F = {b.fermi_wavevectors[0]:.6g}, {b.fermi_wavevectors[1]:.6g} "
@@ -137,6 +154,11 @@ def _response_table(r, tc, note=""):
         q = tc.parts[key]
         out.append(f"  {key:13s} total {q['total']: .6e}  surface {q['fermi_surface']: .6e}"
                    f"  sea {q['fermi_sea']: .6e}  error {q['error']:.1e}")
+    if r.bare is not None:
+        bare = r.bare.torque_coefficients(tc.field_direction)
+        out.append(f"  without vertex corrections: field_like {bare.field_like: .6e}  "
+                   f"damping_like {bare.damping_like: .6e}; sigma_xx "
+                   f"{r.bare.conductivity.total[0, 0]:.6e} e^2/h")
     return "\n".join(out)
 
 
@@ -158,9 +180,13 @@ def main(argv=None):
     try:
         model = _model(args)
         field = _floats(args.field_direction, "field-direction", 2)
+        broadening = args.broadening
+        if args.white_noise:
+            broadening = WhiteNoiseDisorder.from_born_broadening(args.broadening, args.mass)
         if args.command == "response":
-            r = linear_response(model, args.fermi_energy, args.broadening, args.temperature,
-                                args.rtol, route=args.route, n_jobs=args.n_jobs)
+            r = linear_response(model, args.fermi_energy, broadening, args.temperature,
+                                args.rtol, route=args.route, n_jobs=args.n_jobs,
+                                vertex_corrections=args.vertex_corrections)
             tc, note = None, ""
             try:
                 tc = r.torque_coefficients(field)
@@ -174,9 +200,9 @@ def main(argv=None):
                 print(_response_table(r, tc, note))
         else:
             angles = np.linspace(0.0, np.pi, max(args.angles, 2))
-            a = anisotropic_magnetoresistance(model, args.fermi_energy, args.broadening,
+            a = anisotropic_magnetoresistance(model, args.fermi_energy, broadening,
                                               angles, field, args.temperature, args.rtol,
-                                              args.n_jobs)
+                                              args.n_jobs, args.vertex_corrections)
             if args.json:
                 print(json.dumps(a.to_dict(), indent=1))
             else:

@@ -233,3 +233,18 @@ def test_bad_disorder_input():
     lattice = kubo_sot.SquareLatticeRashbaFerromagnet.from_continuum(model, 0.1)
     with pytest.raises(ParameterError, match="continuum two-band"):
         kubo_sot.linear_response(lattice, 0.3, disorder)
+
+
+def test_command_line_white_noise(capsys):
+    import json
+
+    from kubo_sot.cli import main
+    args = ["response", "--alpha", "0.1", "--exchange", "0.1", "--fermi-energy", "0.3",
+            "--broadening", "0.005", "--rtol", "1e-5", "--white-noise"]
+    assert main(args + ["--vertex-corrections", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["provenance"]["vertex_corrections"] is True
+    assert data["bare"]["provenance"]["vertex_corrections"] is False
+    assert data["provenance"]["disorder"]["born_broadening_eV"] == pytest.approx(0.005)
+    assert main(args[:-1] + ["--vertex-corrections"]) == 2
+    assert "needs a disorder model" in capsys.readouterr().err

@@ -174,11 +174,11 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
         Chemical potential in eV (where the Fermi contours are).
     energy_width : float
         Energy scale of the sharp features, max(Gamma, k_B T), in eV.
-    tolerance : callable
+    tolerance : callable or array_like
         ``tolerance(estimate, magnitude) -> (C,)`` absolute tolerances on the result, given
         a first (pilot) estimate of it and of the integral of |integrand| (the scale below
         which cancellations leave only rounding); e.g. rtol times the largest element of
-        each tensor.
+        each tensor.  An array gives the absolute tolerances directly (no pilot).
     n_jobs : int
         joblib workers for the radial integrals (1: serial).  Same numbers either way.
 
@@ -186,6 +186,9 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
     -------
     KSpaceIntegral
     """
+    if not callable(tolerance):
+        return _polar(model, integrand, fermi_energy, energy_width,
+                      np.asarray(tolerance, float), n_jobs)
     # Pilot: the initial mesh, unrefined, gives the scale of the result and of |integrand|.
     n = integrand(np.array([0.1]), np.array([0.0])).shape[1]
     pilot = _polar(model, lambda kx, ky: _with_magnitude(integrand(kx, ky)), fermi_energy,

@@ -21,6 +21,7 @@ and sea terms and Tr[B P_m V P_n^dagger] for the RA term (:func:`kubo_bastin_pro
 
 import numpy as np
 
+from ..models.base import PAULI
 from .energy_integrals import band_pair_integrals, pole_pair_integrals
 
 
@@ -72,13 +73,34 @@ def spectral_projectors(matrices):
     """Poles z_n and spectral projectors P_n = |R_n><L_n| of non-Hermitian (M, N, N) matrices.
 
     Returns ``poles`` (M, N) complex and ``projectors`` (M, N, N, N) indexed [M, n, a, b],
-    with sum_n P_n = 1 and sum_n z_n P_n = the matrix.  Ill-conditioned only at an
-    exceptional point (two poles and eigenvectors coalescing), which a generic k-point
-    does not hit.
+    with sum_n P_n = 1 and sum_n z_n P_n = the matrix.  For N = 2 in closed form: with
+    A = a_0 + w.s (complex a_0, w), z = a_0 -/+ q, q = sqrt(w.w), P = (1 -/+ w.s / q) / 2.
+    Ill-conditioned only at an exceptional point (q -> 0 with w != 0), which a generic
+    k-point does not hit; at q = 0 = w (a Hermitian degeneracy) any split is exact.
     """
-    poles, right = np.linalg.eig(matrices)
-    left = np.linalg.inv(right)
-    return poles, np.einsum("Man,Mnb->Mnab", right, left)
+    if matrices.shape[-1] != 2:
+        poles, right = np.linalg.eig(matrices)
+        return poles, np.einsum("Man,Mnb->Mnab", right, np.linalg.inv(right))
+    a0 = 0.5 * (matrices[:, 0, 0] + matrices[:, 1, 1])
+    w = np.stack([0.5 * (matrices[:, 0, 1] + matrices[:, 1, 0]),
+                  0.5j * (matrices[:, 0, 1] - matrices[:, 1, 0]),
+                  0.5 * (matrices[:, 0, 0] - matrices[:, 1, 1])], axis=-1)
+    q = np.sqrt(np.sum(w * w, axis=-1))
+    zero = q == 0
+    unit = np.where(zero[:, None], [0.0, 0.0, 1.0], w / np.where(zero, 1.0, q)[:, None])
+    half_ws = 0.5 * np.einsum("Mi,iab->Mab", unit, PAULI)
+    half_one = 0.5 * np.eye(2)
+    poles = np.stack([a0 - q, a0 + q], axis=-1)
+    return poles, np.stack([half_one - half_ws, half_one + half_ws], axis=1)
+
+
+def _trace_products(bp, vp, k, n):
+    """Tr[(B P_m)(V P'_n)] as [M, k, j, n, m] from B P_m (M, K*N, N*N) and V P'_n
+    (M, 2, N, N, N): one batched matrix product over the flattened trace index."""
+    m = bp.shape[0]
+    vp_t = np.swapaxes(vp, -1, -2).reshape(m, 2 * n, n * n)
+    prod = (bp @ np.swapaxes(vp_t, -1, -2)).reshape(m, k, n, 2, n)  # [M, k, m, j, n]
+    return np.transpose(prod, (0, 1, 3, 4, 2))
 
 
 def kubo_bastin_projectors(poles, projectors, operators, velocities, integrals):
@@ -100,12 +122,13 @@ def kubo_bastin_projectors(poles, projectors, operators, velocities, integrals):
     integrals : kubo_sot.kernels.energy_integrals.EnergyIntegrals
     """
     ra, rr, sea_w = pole_pair_integrals(poles, integrals)
-    # Tr[B P_m V P_n] and Tr[B P_m V P_n^dagger], indexed [M, k, j, n, m].
-    bp = np.einsum("Mkab,Mmbc->Mkmac", operators, projectors, optimize=True)
-    vp = np.einsum("Mjcd,Mnde->Mjnce", velocities, projectors, optimize=True)
-    vp_dag = np.einsum("Mjcd,Mned->Mjnce", velocities, np.conj(projectors), optimize=True)
-    prod_rr = np.einsum("Mkmac,Mjnca->Mkjnm", bp, vp, optimize=True)
-    prod_ra = np.einsum("Mkmac,Mjnca->Mkjnm", bp, vp_dag, optimize=True)
+    # Tr[B P_m V P_n] and Tr[B P_m V P_n^dagger], indexed [M, k, j, n, m], from batched
+    # matrix products (cheaper than one optimized einsum for these small sizes).
+    m, k, n = operators.shape[0], operators.shape[1], poles.shape[1]
+    bp = (operators[:, :, None] @ projectors[:, None]).reshape(m, k * n, n * n)
+    prod_rr = _trace_products(bp, velocities[:, :, None] @ projectors[:, None], k, n)
+    prod_ra = _trace_products(
+        bp, velocities[:, :, None] @ np.conj(np.swapaxes(projectors, -1, -2))[:, None], k, n)
     surface_a = -np.einsum("Mkjnm,Mnm->Mkj", prod_ra, ra).real
     surface_b = np.einsum("Mkjnm,Mnm->Mkj", prod_rr, rr).real
     sea = -np.einsum("Mkjnm,Mnm->Mkj", prod_rr, sea_w).real

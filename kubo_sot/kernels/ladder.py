@@ -59,9 +59,10 @@ def ra_traces(green_r, left, right):
     green_a = np.conj(np.swapaxes(green_r, -1, -2))
     left = np.broadcast_to(left, green_r.shape[:1] + np.shape(left)[-3:])
     right = np.broadcast_to(right, green_r.shape[:1] + np.shape(right)[-3:])
-    og = np.einsum("Mxab,Mbc->Mxac", left, green_r, optimize=True)
-    pg = np.einsum("Mycd,Mde->Myce", right, green_a, optimize=True)
-    return np.einsum("Mxac,Myca->Mxy", og, pg, optimize=True).real
+    m, n = green_r.shape[0], green_r.shape[-1]
+    og = (left @ green_r[:, None]).reshape(m, -1, n * n)
+    pg = np.swapaxes(right @ green_a[:, None], -1, -2).reshape(m, -1, n * n)
+    return (og @ np.swapaxes(pg, -1, -2)).real
 
 
 def pauli_components(matrices):

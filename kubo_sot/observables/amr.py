@@ -64,7 +64,7 @@ def longitudinal_resistivity(conductivity, field_direction):
 
 def anisotropic_magnetoresistance(model, fermi_energy, broadening, angles=None,
                                   field_direction=(1.0, 0.0), temperature=0.0, rtol=1e-6,
-                                  n_jobs=1):
+                                  n_jobs=1, vertex_corrections=False):
     """rho_EE(theta) for in-plane magnetization at angles theta from the field, and the AMR.
 
     Parameters
@@ -72,8 +72,8 @@ def anisotropic_magnetoresistance(model, fermi_energy, broadening, angles=None,
     model : RashbaFerromagnet or SquareLatticeRashbaFerromagnet
         Its magnetization is replaced by the in-plane directions
         (cos(phi_E + theta), sin(phi_E + theta), 0).
-    fermi_energy, broadening, temperature, rtol, n_jobs
-        As in :func:`kubo_sot.linear_response` (eV, eV, K).
+    fermi_energy, broadening, temperature, rtol, n_jobs, vertex_corrections
+        As in :func:`kubo_sot.linear_response` (eV, eV or WhiteNoiseDisorder, K).
     angles : array_like, optional
         theta in rad; default 13 angles in [0, pi].  0 and pi/2 are always added.
     field_direction : (2,) in-plane unit vector
@@ -104,7 +104,7 @@ def anisotropic_magnetoresistance(model, fermi_energy, broadening, angles=None,
         m = (float(np.cos(phi_e + t)), float(np.sin(phi_e + t)), 0.0)
         rotated = dataclasses.replace(model, magnetization=m)
         r = linear_response(rotated, fermi_energy, broadening, temperature, rtol,
-                            n_jobs=n_jobs)
+                            n_jobs=n_jobs, vertex_corrections=vertex_corrections)
         value, error = longitudinal_resistivity(r.conductivity, e[:2])
         rho.append(value)
         err.append(error)

@@ -144,7 +144,8 @@ def _dress(estimate, error, delta, delta_err):
 def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_jobs):
     """Body of :func:`kubo_sot.linear_response` for a :class:`WhiteNoiseDisorder`
     (arguments already validated; T = 0)."""
-    born = born_self_energy(model, mu, disorder, rtol=min(rtol, 1e-8), n_jobs=n_jobs)
+    # sigma ~ 1 / Gamma: Sigma to a tenth of rtol keeps its error below the tolerance.
+    born = born_self_energy(model, mu, disorder, rtol=0.1 * rtol, n_jobs=n_jobs)
     sigma = born.self_energy
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _tolerances(rtol, exchange, magnetization)
@@ -157,10 +158,10 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
                                / (4.0 * model.kinetic_coefficient)},
                   "self_energy": born.to_dict()}
 
-    def assemble(est, err, vc):
+    def assemble(est, err, vc, bands=None):
         part = dataclasses.replace(result, estimate=est, error=err)
         out = _r._assemble(model, part, exchange, magnetization, mu, sigma.gamma, 0.0,
-                           rtol, route)
+                           rtol, route, bands)
         out.provenance.update(provenance, vertex_corrections=vc)
         del out.provenance["broadening_eV"]
         return out
@@ -171,7 +172,7 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
     delta, delta_err, info = _vertex(result, disorder.strength, sigma,
                                      _velocity_scale(model, mu, sigma.gamma))
     est, err = _dress(result.estimate, result.error, delta, delta_err)
-    dressed = assemble(est, err, True)
+    dressed = assemble(est, err, True, bare.bands)
     dressed.provenance["vertex"] = info
     return dataclasses.replace(dressed, bare=bare)
 

@@ -256,7 +256,8 @@ def _report_convergence(result, tolerance, rtol):
     warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
 
-def _assemble(model, result, exchange, magnetization, mu, gamma, temperature, rtol, route):
+def _assemble(model, result, exchange, magnetization, mu, gamma, temperature, rtol, route,
+              bands=None):
     from .. import __version__
     est, err = result.estimate, result.error
     fs = SPIN_DENSITY_FACTOR_PER_V_NM
@@ -290,4 +291,5 @@ def _assemble(model, result, exchange, magnetization, mu, gamma, temperature, rt
         "units": {"conductivity": "e^2/h", "spin_density": "1/(V nm)", "torkance": "e/nm",
                   "energies": "eV", "wave vectors": "1/nm"},
     }
-    return LinearResponse(conductivity, spin, torkance, band_data(model, mu), provenance)
+    bands = band_data(model, mu) if bands is None else bands
+    return LinearResponse(conductivity, spin, torkance, bands, provenance)

@@ -103,7 +103,7 @@ def born_self_energy(model, fermi_energy, disorder, rtol=1e-8, n_jobs=1):
     atol = 0.25 * rtol * gamma0
     mu = float(fermi_energy)
 
-    def k_integral(sigma, width):
+    def k_integral(sigma, tolerance):
         matrix = sigma.matrix
 
         def integrand(kx, ky):
@@ -113,19 +113,23 @@ def born_self_energy(model, fermi_energy, disorder, rtol=1e-8, n_jobs=1):
             return np.stack([c[:, 0].imag, c[:, 1].real, c[:, 1].imag, c[:, 2].real,
                              c[:, 2].imag, c[:, 3].real, c[:, 3].imag], axis=1)
 
-        return integrate_kspace(model, integrand, mu, width,
-                                lambda est, mag: np.full(_N_PACKED, atol), n_jobs=n_jobs)
+        return integrate_kspace(model, integrand, mu, sigma.gamma,
+                                np.full(_N_PACKED, tolerance), n_jobs=n_jobs)
 
     sigma = MatrixSelfEnergy((-1j * gamma0, 0, 0, 0))
+    change = gamma0
     for iteration in range(1, MAX_ITERATIONS + 1):
-        result = k_integral(sigma, sigma.gamma)
+        # Early iterations need Sigma only to a fraction of their change: cheap integrals
+        # first, the final tolerance once the fixed point is close.
+        tolerance = atol if not disorder.self_consistent else max(atol, 0.01 * change)
+        result = k_integral(sigma, tolerance)
         new = MatrixSelfEnergy(tuple(_unpack(result.estimate)))
         change = float(np.max(np.abs(np.subtract(new.components, sigma.components))))
         sigma = new
         error = float(np.max(result.error))
         if not disorder.self_consistent:
             return BornSelfEnergy(sigma, error, iteration, result.n_kpoints)
-        if change <= atol:
+        if change <= atol and tolerance == atol:
             return BornSelfEnergy(sigma, error + change, iteration, result.n_kpoints)
     warnings.warn(f"self-consistent Born self-energy not converged after {MAX_ITERATIONS} "
                   f"iterations: last change {change:.3g} eV > {atol:.3g} eV",
