@@ -90,7 +90,7 @@ def uniform_mesh_ratio():
     ref = kubo_sot.linear_response(model, mu, gamma, rtol=1e-10)
     adaptive = kubo_sot.linear_response(model, mu, gamma, rtol=1e-6)
     target = max(_max_rel(adaptive, ref), 1e-6)
-    integrand = response_integrand(model, mu, ConstantBroadening(gamma), 0.0)
+    integrand = response_integrand(model, mu, ConstantBroadening(gamma), 0.0, kernel="numpy")
     scale = np.max(np.abs(ref.spin_density.total))
     k_max = 2.0 * max(ref.bands.fermi_wavevectors)
     out = {"point": name, "adaptive_kpoints": adaptive.provenance["n_kpoints"],

@@ -57,12 +57,29 @@ def _pack(surface_a, surface_b, sea):
         sea[:, 2:].reshape(p, 6)], axis=1)
 
 
-def response_integrand(model, fermi_energy, broadening, thermal_energy, route="eigenbasis"):
+KERNELS = ("auto", "numpy", "numba")
+
+
+def response_integrand(model, fermi_energy, broadening, thermal_energy, route="eigenbasis",
+                       kernel="auto"):
     """The per-k Kubo-Bastin integrand ``f(kx, ky) -> (P, 26)`` of :func:`linear_response`.
 
     Operators B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z), field directions j = x, y.
+    ``kernel`` (eigenbasis route): "numpy" is the readable reference; "numba" the compiled
+    fused loop of :mod:`kubo_sot.kernels.kubo_bastin_numba` (continuum RashbaFerromagnet,
+    T = 0; same numbers to rounding); "auto" takes numba where it applies and is installed.
     """
     spins = model.spin_operators()
+    if route == "eigenbasis" and kernel != "numpy":
+        from ..kernels.kubo_bastin_numba import fused_integrand
+        fused = fused_integrand(model, fermi_energy, broadening.gamma) \
+            if thermal_energy == 0.0 else None
+        if fused is not None:
+            return fused
+        if kernel == "numba":
+            raise ParameterError(
+                "kernel = 'numba' needs numba (pip install 'kubo_sot[fast]'), a continuum "
+                "RashbaFerromagnet and temperature = 0; use kernel = 'auto' or 'numpy'")
     if route == "eigenbasis":
         integrals = EnergyIntegrals(fermi_energy, thermal_energy)
         gamma = broadening.gamma
@@ -121,7 +138,7 @@ def _tolerances(rtol, exchange, magnetization):
 
 
 def validate_response_arguments(model, fermi_energy, broadening, temperature, rtol, route,
-                                n_jobs):
+                                n_jobs, kernel="auto"):
     """Check every argument of :func:`linear_response`; return the cleaned values."""
     if not isinstance(model, BandModel):
         raise ParameterError(f"model = {model!r} does not implement the BandModel protocol "
@@ -135,6 +152,7 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
     rtol = _checks.in_range("rtol", rtol, "(relative)", *RTOL_RANGE, low_open=True,
                             high_open=True)
     _checks.choice("route", route, ROUTES)
+    _checks.choice("kernel", kernel, KERNELS)
     if not (isinstance(n_jobs, (int, np.integer)) and (n_jobs >= 1 or n_jobs == -1)):
         raise ParameterError(f"n_jobs = {n_jobs!r} must be a positive integer or -1 (all cores)")
     bottom = model.band_bottom()
@@ -146,7 +164,7 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
 
 
 def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6, *,
-                    route="eigenbasis", n_jobs=1, vertex_corrections=False):
+                    route="eigenbasis", n_jobs=1, vertex_corrections=False, kernel="auto"):
     """Kubo-Bastin linear response to an in-plane electric field.
 
     Parameters
@@ -172,6 +190,10 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     vertex_corrections : bool, keyword-only
         With WhiteNoiseDisorder: dress I(a) with the ladder vertex (the bare bubble is
         returned alongside as ``result.bare``).  Default False.
+    kernel : {"auto", "numpy", "numba"}, keyword-only
+        Per-k kernel of the eigenbasis route (constant Gamma): "auto" (default) uses the
+        compiled numba kernel for the continuum model at T = 0 when ``kubo_sot[fast]`` is
+        installed, else numpy; the two agree to rounding (tests/test_numba_kernel.py).
 
     Returns
     -------
@@ -194,7 +216,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     ((2, 2), 'e/nm')
     """
     mu, gamma, temperature, rtol = validate_response_arguments(
-        model, fermi_energy, broadening, temperature, rtol, route, n_jobs)
+        model, fermi_energy, broadening, temperature, rtol, route, n_jobs, kernel)
     if isinstance(gamma, WhiteNoiseDisorder):
         from .disordered_response import check_disorder_arguments, disordered_response
         check_disorder_arguments(model, temperature, vertex_corrections)
@@ -206,7 +228,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
                              "with a constant Gamma there is no impurity line to dress")
     kt = BOLTZMANN_EV_PER_K * temperature
     exchange, magnetization = _exchange_and_magnetization(model)
-    integrand = response_integrand(model, mu, gamma, kt, route)
+    integrand = response_integrand(model, mu, gamma, kt, route, kernel)
     result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt),
                               _tolerances(rtol, exchange, magnetization), n_jobs=n_jobs)
     tolerance = _tolerances(rtol, exchange, magnetization)(result.estimate, result.magnitude)
