@@ -129,3 +129,24 @@ def test_missed_tolerance_is_reported_with_its_error(ratio, expected):
     result = KSpaceIntegral(np.ones(3), ratio * tol, False, 1000, np.ones(3))
     with pytest.raises(expected, match=f"{ratio:.3g} times the tolerance"):
         _report_convergence(result, tol, 1e-6)
+
+
+@pytest.mark.parametrize("magnetization, mu, gamma", [((0, 0, 1), 0.4, 0.005),
+                                                      ((0, 0, -1), 0.05, 0.02)])
+def test_isotropic_three_ray_rule_equals_adaptive_angular_panels(magnetization, mu, gamma):
+    """M along z: three rays integrate the degree <= 2 angular dependence exactly; the
+    adaptive angular quadrature (the model declared non-isotropic) must agree within the
+    two error estimates, for the constant-Gamma and the white-noise (ladder) engines."""
+    kw = dict(alpha=0.1, exchange=0.1, magnetization=magnetization)
+    not_isotropic = type("NotIsotropic", (kubo_sot.RashbaFerromagnet,),
+                         {"isotropic": property(lambda self: False)})
+    for broadening, vc in ((gamma, False),
+                           (kubo_sot.WhiteNoiseDisorder.from_born_broadening(gamma), True)):
+        three = kubo_sot.linear_response(kubo_sot.RashbaFerromagnet(**kw), mu, broadening,
+                                         rtol=1e-8, vertex_corrections=vc)
+        panels = kubo_sot.linear_response(not_isotropic(**kw), mu, broadening, rtol=1e-8,
+                                          vertex_corrections=vc)
+        for name in ("conductivity", "spin_density", "torkance"):
+            a, b = getattr(three, name), getattr(panels, name)
+            scale = np.max(np.abs(b.total))
+            assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-12 * scale)

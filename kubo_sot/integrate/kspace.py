@@ -10,8 +10,9 @@ width Gamma and the thermal smearing are resolved from the start).  For a contin
 the tail k > K is integrated exactly through k = K / t, t in (0, 1]; there is no cutoff.
 The angular integral is a second adaptive quadrature over the ray integrals, with panels
 that end at the model's angular breakpoints; for a rotationally invariant model
-(``model.isotropic``) it is the periodic trapezoid rule, exact for the low-degree
-trigonometric polynomials that the ray integrals then are.
+(``model.isotropic``) it is the periodic trapezoid rule on three rays, exact for the
+trigonometric polynomials of degree <= 2 that the ray integrals of rank <= 2 tensors then
+are (``ISOTROPIC_DEGREE``).
 
 Error estimate: angular bisection error + the angular integral of the radial error
 estimates.  The result is declared converged when it is within the requested absolute
@@ -95,31 +96,20 @@ def _parallel_radial(model, integrand, phi, fermi_energy, energy_width, ray_tole
             sum(p[2] for p in parts))
 
 
-TRAPEZOID_START = 8
-TRAPEZOID_MAX = 256
+# Largest angular harmonic |m| of the ray integrals of a rotationally invariant model: the
+# packed integrands are tensors of rank <= 2 in the in-plane directions (e.g. v_i v_j,
+# s_a v_j, Pauli components of G), whose ray integrals are trigonometric polynomials of
+# degree <= 2 in phi when H(R k) = U H(k) U^dagger.
+ISOTROPIC_DEGREE = 2
 
 
-def _periodic_trapezoid(radial, atol, n_components):
-    """Angular integral of an isotropic model: periodic trapezoid rule, doubled until the
-    change from N/2 to N rays is within atol.  For a rotationally invariant model the ray
-    integrals are trigonometric polynomials of low degree in phi, integrated exactly by
-    N > degree rays; the N/2 -> N change is then rounding.  Returns None if it does not
-    settle by TRAPEZOID_MAX rays (the caller falls back to adaptive panels)."""
-    n = TRAPEZOID_START // 2
-    phi = 2 * np.pi * np.arange(n) / n
-    values = radial(phi)
-    while n < TRAPEZOID_MAX:
-        new_phi = phi[: n] + np.pi / n
-        values = np.concatenate([values, radial(new_phi)])
-        phi = np.concatenate([phi[:n], new_phi])
-        coarse = values[:n].sum(axis=0) * (2 * np.pi / n)
-        fine = values.sum(axis=0) * (np.pi / n)
-        order = np.argsort(phi)
-        phi, values, n = phi[order], values[order], 2 * n
-        change = np.abs(fine[:n_components] - coarse[:n_components])
-        if np.all(change <= 0.5 * atol):
-            return fine, change
-    return None
+def _isotropic_rays(radial, n_components):
+    """Angular integral of an isotropic model: the periodic trapezoid rule on
+    ISOTROPIC_DEGREE + 1 rays, exact for trigonometric polynomials of that degree (it
+    integrates e^{i m phi} exactly for |m| < number of rays).  Returns (total, 0)."""
+    n = ISOTROPIC_DEGREE + 1
+    values = radial(2.0 * np.pi * (np.arange(n) + 0.5) / n)
+    return values.sum(axis=0) * (2.0 * np.pi / n), np.zeros(n_components)
 
 
 def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
@@ -145,9 +135,7 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
                               counter[0])
 
     if getattr(model, "isotropic", False):
-        done = _periodic_trapezoid(radial, atol, n_components)
-        if done is not None:
-            return result(*done)
+        return result(*_isotropic_rays(radial, n_components))
 
     edges = np.asarray(model.angular_breakpoints(), float)
     outer_tol = np.concatenate([0.5 * atol, np.full(n_components, np.inf)])[None, :]
