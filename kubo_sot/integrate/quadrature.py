@@ -48,12 +48,21 @@ class _Rule:
         self.top_coefficients = top  # (order, 4)
 
     def apply(self, func, owner, a, b):
-        """Values and error estimates on intervals [a, b] (vectorized over intervals)."""
+        """Values and error estimates on intervals [a, b] (vectorized over intervals).
+
+        The intervals are processed in blocks of about CHUNK_POINTS abscissae, so that the
+        temporaries (integrand values, Legendre coefficients) never exceed one block
+        whatever the number of intervals; only the per-interval results are kept.
+        """
+        block = max(CHUNK_POINTS // self.nodes.size, 1)
+        parts = [self._apply_block(func, owner[i:i + block], a[i:i + block], b[i:i + block])
+                 for i in range(0, a.size, block)]
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+    def _apply_block(self, func, owner, a, b):
         half = 0.5 * (b - a)
         x = (0.5 * (a + b))[:, None] + half[:, None] * self.nodes[None, :]
-        x, o = x.reshape(-1), np.repeat(owner, self.nodes.size)
-        f = np.concatenate([func(x[i:i + CHUNK_POINTS], o[i:i + CHUNK_POINTS])
-                            for i in range(0, x.size, CHUNK_POINTS)])
+        f = func(x.reshape(-1), np.repeat(owner, self.nodes.size))
         f = f.reshape(a.size, self.nodes.size, -1)
         value = np.einsum("ipc,p->ic", f, self.weights) * half[:, None]
         c = np.abs(np.einsum("ipc,pt->itc", f, self.top_coefficients))

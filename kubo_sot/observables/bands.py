@@ -6,6 +6,7 @@ from .results import BandData
 
 N_RAYS = 360
 N_SAMPLES = 3000
+RAY_BLOCK = 24
 
 
 def band_data(model, fermi_energy):
@@ -17,6 +18,22 @@ def band_data(model, fermi_energy):
     """
     n_rays = 1 if getattr(model, "isotropic", False) else N_RAYS  # circles: one ray suffices
     phi = (np.arange(n_rays) + 0.5) * 2 * np.pi / n_rays
+    # Blocks of rays keep the samples (rays x N_SAMPLES x bands) to a few MB.
+    blocks = [_occupied_areas(model, fermi_energy, phi[i:i + RAY_BLOCK])
+              for i in range(0, n_rays, RAY_BLOCK)]
+    areas = np.sum([b[0] for b in blocks], axis=0) * (2 * np.pi / n_rays)
+    outer = np.concatenate([b[1] for b in blocks], axis=1)  # (bands, rays)
+    occupations = tuple(float(a / (2 * np.pi) ** 2) for a in areas)
+    k_fermi = tuple(float(np.mean(o)) for o in outer)
+    exchange = getattr(model, "exchange", 0.0)
+    alpha = getattr(model, "alpha", 0.0)
+    ratio = alpha * k_fermi[0] / exchange if exchange > 0 else float("inf")
+    return BandData(k_fermi, occupations, float(ratio))
+
+
+def _occupied_areas(model, fermi_energy, phi):
+    """Per band: sum over the rays phi of the occupied Int k dk, and each ray's outermost
+    Fermi crossing (0 if none)."""
     k_max = np.asarray(model.tail_start(phi, fermi_energy, 0.0), float)
     t = np.linspace(0.0, 1.0, N_SAMPLES)
     k = k_max[:, None] * t
@@ -25,7 +42,7 @@ def band_data(model, fermi_energy):
         energies = model.band_energies(kx, ky)
     else:
         energies = model.eigensystem(kx, ky)[0]
-    occupations, k_fermi = [], []
+    areas, outers = [], []
     for n in range(energies.shape[-1]):
         s = energies[..., n] - fermi_energy
         k0, k1, s0, s1 = k[:, :-1], k[:, 1:], s[:, :-1], s[:, 1:]
@@ -34,13 +51,7 @@ def band_data(model, fermi_energy):
             kc = np.where(cross, k0 + (k1 - k0) * s0 / (s0 - s1), np.nan)
         lo = np.where(s0 < 0, k0, kc)
         hi = np.where(s1 < 0, k1, kc)
-        occupied = np.where((s0 < 0) | (s1 < 0), 0.5 * (hi**2 - lo**2), 0.0)
-        area = np.sum(occupied) * (2 * np.pi / n_rays)
-        occupations.append(float(area / (2 * np.pi) ** 2))
+        areas.append(np.sum(np.where((s0 < 0) | (s1 < 0), 0.5 * (hi**2 - lo**2), 0.0)))
         outer = np.nanmax(np.where(cross, kc, -np.inf), axis=1)
-        outer = np.where(np.isfinite(outer), outer, 0.0)
-        k_fermi.append(float(np.mean(outer)))
-    exchange = getattr(model, "exchange", 0.0)
-    alpha = getattr(model, "alpha", 0.0)
-    ratio = alpha * k_fermi[0] / exchange if exchange > 0 else float("inf")
-    return BandData(tuple(k_fermi), tuple(occupations), float(ratio))
+        outers.append(np.where(np.isfinite(outer), outer, 0.0))
+    return np.array(areas), np.array(outers)
