@@ -20,6 +20,7 @@ import kubo_sot
 from kubo_sot.kernels.green import ConstantBroadening
 from kubo_sot.observables.response import response_integrand, route_comparison
 
+from .kernel_speed import kernel_speed
 from .uniform_mesh import uniform_mesh_integral
 
 POINTS = [
@@ -65,6 +66,10 @@ def per_point(quick):
         print(f"{name:13s} " + "  ".join(
             f"rtol {k[5:]}: {v['median_s'] * 1e3:8.1f} ms ({v['kpoints']} k)"
             for k, v in row.items() if k.startswith("rtol")), flush=True)
+    for rtol in ("1e-04", "1e-06", "1e-08"):
+        key = f"rtol_{float(rtol):g}"
+        median = statistics.median(r[key]["median_s"] for r in rows)
+        print(f"rtol {rtol}: median over the points {median * 1e3:.1f} ms per full point")
     return rows
 
 
@@ -121,17 +126,34 @@ def many_fermi_energies():
 
 
 def joblib_speedup():
+    """Serial vs 2 joblib workers on batches of 64 points (M along z: ~5 ms per point;
+    M in-plane: ~60 ms).  'cold' includes starting the worker processes (about a second:
+    importing numpy, scipy, numba), 'warm' reuses them, as every later sweep of a session
+    does (joblib keeps its loky executor)."""
     from kubo_sot.sweep import sweep
-    base = dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1), broadening=0.01, rtol=1e-6)
-    grid = {"fermi_energy": list(np.linspace(0.0, 0.5, 64))}
-    t = time.perf_counter()
-    sweep(base, grid, backend="serial")
-    t1 = time.perf_counter() - t
-    t = time.perf_counter()
-    sweep(base, grid, backend="joblib", n_jobs=2)
-    t2 = time.perf_counter() - t
-    print(f"joblib 2 workers on 64 points: {t1 / t2:.2f}x ({t1:.1f} s -> {t2:.1f} s)")
-    return {"serial_s": t1, "two_workers_s": t2, "speedup": t1 / t2}
+    out = {}
+    for label, m in (("z_64_points", (0, 0, 1)), ("in_plane_64_points", (1, 0, 0))):
+        base = dict(alpha=0.1, exchange=0.1, magnetization=m, broadening=0.01, rtol=1e-6)
+        grid = {"fermi_energy": list(np.linspace(0.0, 0.5, 64))}
+        sweep(base, {"fermi_energy": [0.1]}, backend="serial")  # load compiled kernels
+        t = time.perf_counter()
+        sweep(base, grid, backend="serial")
+        t1 = time.perf_counter() - t
+        timings = {}
+        for state in ("cold", "warm"):
+            if state == "cold":
+                from joblib.externals.loky import get_reusable_executor
+                get_reusable_executor().shutdown(wait=True)
+            t = time.perf_counter()
+            sweep(base, grid, backend="joblib", n_jobs=2)
+            timings[state] = time.perf_counter() - t
+        out[label] = {"serial_s": t1, "two_workers_cold_s": timings["cold"],
+                      "two_workers_warm_s": timings["warm"],
+                      "speedup_cold": t1 / timings["cold"], "speedup_warm": t1 / timings["warm"]}
+        print(f"joblib 2 workers, {label}: {t1 / timings['cold']:.2f}x cold, "
+              f"{t1 / timings['warm']:.2f}x warm (serial {t1:.2f} s, cold "
+              f"{timings['cold']:.2f} s, warm {timings['warm']:.2f} s)", flush=True)
+    return out
 
 
 def vertex_correction_cost(quick):
@@ -166,6 +188,7 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks.json")
     args = parser.parse_args(argv)
     report = {"version": kubo_sot.__version__, "machine": platform.platform(),
+              "kernel": kernel_speed(),
               "per_point": per_point(args.quick), "check_route": check_route_ratio(),
               "uniform_mesh": uniform_mesh_ratio(),
               "fermi_energies_100": many_fermi_energies(),
