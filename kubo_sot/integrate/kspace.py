@@ -19,6 +19,7 @@ estimates.  The result is declared converged when it is within the requested abs
 tolerance in every component.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,28 @@ class KSpaceIntegral:
 
 
 def _ray_intervals(model, phi, fermi_energy, energy_width):
-    """Initial radial intervals (owner, a, b) in the mapped coordinate, and tail starts."""
+    """Initial radial intervals (owner, a, b) in the mapped coordinate, and tail starts.
+
+    Cached for repeated calls with the same rays (the three rays of an isotropic model are
+    the same in the pilot, the main integral and every self-consistency iteration); models
+    are frozen dataclasses, so they hash by value.
+    """
+    try:
+        return _cached_ray_intervals(model, phi.tobytes(), float(fermi_energy),
+                                     float(energy_width))
+    except TypeError:  # an unhashable model
+        return _build_ray_intervals(model, phi, fermi_energy, energy_width)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_ray_intervals(model, phi_bytes, fermi_energy, energy_width):
+    out = _build_ray_intervals(model, np.frombuffer(phi_bytes), fermi_energy, energy_width)
+    for array in out:
+        array.flags.writeable = False  # shared between calls
+    return out
+
+
+def _build_ray_intervals(model, phi, fermi_energy, energy_width):
     radii, widths = model.ray_breakpoints(phi, fermi_energy, energy_width)
     k_end = np.asarray(model.tail_start(phi, fermi_energy, energy_width), float)
     infinite = ~np.isfinite(np.asarray(model.ray_length(phi), float))

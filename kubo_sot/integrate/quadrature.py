@@ -154,6 +154,7 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
 
 
 def _per_owner(values, owner, n_owners):
-    out = np.zeros((n_owners, values.shape[1]))
-    np.add.at(out, owner, values)
-    return out
+    """Sum of the interval values of each owner, (n_owners, C) (bincount: np.add.at is
+    several times slower)."""
+    return np.stack([np.bincount(owner, weights=v, minlength=n_owners) for v in values.T],
+                    axis=1).reshape(n_owners, values.shape[1])

@@ -29,13 +29,14 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..integrate.kspace import integrate_kspace
+from ..kernels.disorder_numba import fused_disordered_integrand
 from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import PAULI_BASIS
 from ..kernels.kubo_bastin import kubo_bastin_projectors, spectral_projectors
 from ..kernels.kubo_bastin_green import kubo_bastin_green
 from ..kernels.ladder import iterate_vertex, pauli_components, ra_traces, solve_vertex
 from . import response as _r
-from .self_energy import born_self_energy, check_continuum_two_band
+from .self_energy import born_self_energy, check_continuum_two_band, compiled_integrand
 
 # Packed integrand beyond the 26 components of the constant-Gamma engine: traces
 # T[O, P] = Tr[O G^R P G^A] at the Fermi energy.
@@ -49,14 +50,24 @@ VERTEX_RTOL_FACTOR = 0.01
 SINGULAR_FACTOR = 100.0
 
 
-def disordered_integrand(model, fermi_energy, self_energy, route="eigenbasis"):
+def disordered_integrand(model, fermi_energy, self_energy, route="eigenbasis",
+                         kernel="auto"):
     """Per-k integrand ``f(kx, ky) -> (P, 58)``: the 26 Kubo-Bastin components of
     :func:`kubo_sot.observables.response.response_integrand` with G^R = (mu - H - Sigma)^-1
     (T = 0), followed by the traces the ladder needs.
 
     ``route="eigenbasis"``: spectral projectors of H + Sigma and closed-form energy
     integrals; ``route="green"``: explicit matrix inverses and numerical energy integration.
+    ``kernel`` (eigenbasis route): "numpy" is the readable reference below; "numba" the
+    compiled fused loop of :mod:`kubo_sot.kernels.disorder_numba` (continuum
+    RashbaFerromagnet; same numbers to rounding, tests/test_disorder_numba.py); "auto"
+    takes numba where it applies and is installed.
     """
+    if route == "eigenbasis":
+        fused = compiled_integrand(
+            kernel, lambda: fused_disordered_integrand(model, fermi_energy, self_energy))
+        if fused is not None:
+            return fused
     mu = float(fermi_energy)
     sigma = self_energy.matrix
     spins = model.spin_operators()
@@ -141,15 +152,17 @@ def _dress(estimate, error, delta, delta_err):
     return est, err
 
 
-def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_jobs):
+def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_jobs,
+                        kernel="auto"):
     """Body of :func:`kubo_sot.linear_response` for a :class:`WhiteNoiseDisorder`
     (arguments already validated; T = 0)."""
     # sigma ~ 1 / Gamma: Sigma to a tenth of rtol keeps its error below the tolerance.
-    born = born_self_energy(model, mu, disorder, rtol=0.1 * rtol, n_jobs=n_jobs)
+    born = born_self_energy(model, mu, disorder, rtol=0.1 * rtol, n_jobs=n_jobs,
+                            kernel=kernel)
     sigma = born.self_energy
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _tolerances(rtol, exchange, magnetization)
-    result = integrate_kspace(model, disordered_integrand(model, mu, sigma, route), mu,
+    result = integrate_kspace(model, disordered_integrand(model, mu, sigma, route, kernel), mu,
                               sigma.gamma, tolerance, n_jobs=n_jobs)
     _r._report_convergence(result, tolerance(result.estimate, result.magnitude), rtol)
     provenance = {"disorder": {"model": "white noise", "strength_eV2_nm2": disorder.strength,

@@ -191,9 +191,10 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         With WhiteNoiseDisorder: dress I(a) with the ladder vertex (the bare bubble is
         returned alongside as ``result.bare``).  Default False.
     kernel : {"auto", "numpy", "numba"}, keyword-only
-        Per-k kernel of the eigenbasis route (constant Gamma): "auto" (default) uses the
-        compiled numba kernel for the continuum model at T = 0 when ``kubo_sot[fast]`` is
-        installed, else numpy; the two agree to rounding (tests/test_numba_kernel.py).
+        Per-k kernel of the eigenbasis route: "auto" (default) uses the compiled numba
+        kernels for the continuum model at T = 0 when ``kubo_sot[fast]`` is installed, else
+        numpy; the two agree to rounding (tests/test_numba_kernel.py,
+        tests/test_disorder_numba.py).
 
     Returns
     -------
@@ -221,7 +222,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         from .disordered_response import check_disorder_arguments, disordered_response
         check_disorder_arguments(model, temperature, vertex_corrections)
         return disordered_response(model, mu, gamma, rtol, vertex_corrections, route,
-                                   n_jobs)
+                                   n_jobs, kernel)
     if vertex_corrections is not False:
         raise ParameterError(f"vertex_corrections = {vertex_corrections!r} needs a disorder "
                              "model: pass broadening=kubo_sot.WhiteNoiseDisorder(...); "

@@ -23,11 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _checks
 from ..errors import ConvergenceWarning, ParameterError
 from ..integrate.kspace import integrate_kspace
+from ..kernels.disorder_numba import fused_self_energy_integrand
 from ..kernels.green import MatrixSelfEnergy
 from ..kernels.ladder import pauli_components
 from ..models.disorder import WhiteNoiseDisorder
+from .response import KERNELS
 
 MAX_ITERATIONS = 50
 # Packed integrand: Im c0, Re/Im cx, Re/Im cy, Re/Im cz of G^R (Re c0 is absorbed in mu).
@@ -68,6 +71,64 @@ def _unpack(values):
     return np.array([1j * im0, rx + 1j * ix, ry + 1j * iy, rz + 1j * iz])
 
 
+def compiled_integrand(kernel, build):
+    """The compiled integrand ``build()`` that ``kernel`` asks for, or None for numpy.
+
+    ``build`` returns the closure of :mod:`kubo_sot.kernels.disorder_numba`, or None where
+    it does not apply (numba missing, not the continuum RashbaFerromagnet): "auto" then
+    falls back to numpy, "numba" raises.
+    """
+    _checks.choice("kernel", kernel, KERNELS)
+    fused = None if kernel == "numpy" else build()
+    if fused is None and kernel == "numba":
+        raise ParameterError("kernel = 'numba' needs numba (pip install 'kubo_sot[fast]') "
+                             "and a continuum RashbaFerromagnet; use kernel = 'auto' or "
+                             "'numpy'")
+    return fused
+
+
+def self_energy_integrand(model, fermi_energy, matrix, strength, kernel="auto"):
+    """Per-k integrand ``f(kx, ky) -> (P, 7)`` of the Born self-energy (eV nm^2).
+
+    n_i V^2 times the Pauli components c_a = Tr[s_a G^R] / 2 of G^R = (mu - H(k) - Sigma)^-1,
+    packed as (Im c_0, Re c_x, Im c_x, Re c_y, Im c_y, Re c_z, Im c_z) (Re c_0 is absorbed
+    into mu).  ``matrix`` is Sigma (2x2, eV), ``strength`` n_i V^2 (eV^2 nm^2).
+    ``kernel``: "numpy" is the readable reference below; "numba" the compiled loop of
+    :func:`kubo_sot.kernels.disorder_numba.fused_self_energy_integrand` (continuum
+    RashbaFerromagnet; same numbers to rounding, tests/test_disorder_numba.py); "auto"
+    takes numba where it applies and is installed.
+    """
+    fused = compiled_integrand(
+        kernel, lambda: fused_self_energy_integrand(model, fermi_energy, matrix, strength))
+    if fused is not None:
+        return fused
+    mu = float(fermi_energy)
+
+    def integrand(kx, ky):
+        h = model.hamiltonian(kx, ky)
+        g = np.linalg.inv(mu * np.eye(2) - h - matrix)
+        c = strength * pauli_components(g)
+        return np.stack([c[:, 0].imag, c[:, 1].real, c[:, 1].imag, c[:, 2].real,
+                         c[:, 2].imag, c[:, 3].real, c[:, 3].imag], axis=1)
+    return integrand
+
+
+def _anderson_step(image, residual, previous):
+    """Next SCBA input: Anderson mixing of depth 1 (a secant step) on Sigma -> F(Sigma),
+    which needs about half the iterations of plain F(Sigma); the plain image where the
+    mixed point would not be causal."""
+    if previous is not None:
+        d_residual = residual - previous[1]
+        norm = float(np.vdot(d_residual, d_residual).real)
+        if norm > 0:
+            beta = np.vdot(d_residual, residual) / norm
+            try:
+                return MatrixSelfEnergy(tuple(image - beta * (image - previous[0])))
+            except ParameterError:
+                pass
+    return MatrixSelfEnergy(tuple(image))
+
+
 def check_continuum_two_band(model):
     """White-noise disorder is implemented for continuum two-band models only."""
     if not hasattr(model, "kinetic_coefficient") or getattr(model, "n_bands", None) != 2:
@@ -76,7 +137,7 @@ def check_continuum_two_band(model):
             f"(e.g. RashbaFerromagnet), not for {type(model).__name__}")
 
 
-def born_self_energy(model, fermi_energy, disorder, rtol=1e-8, n_jobs=1):
+def born_self_energy(model, fermi_energy, disorder, rtol=1e-8, n_jobs=1, kernel="auto"):
     """Born (or self-consistent Born) self-energy at the Fermi energy.
 
     Parameters
@@ -90,6 +151,8 @@ def born_self_energy(model, fermi_energy, disorder, rtol=1e-8, n_jobs=1):
         Accuracy of Sigma relative to the paramagnetic Born width Gamma_0.
     n_jobs : int
         joblib workers for the k-integral.
+    kernel : {"auto", "numpy", "numba"}
+        Per-k kernel (:func:`self_energy_integrand`).
 
     Returns
     -------
@@ -104,33 +167,29 @@ def born_self_energy(model, fermi_energy, disorder, rtol=1e-8, n_jobs=1):
     mu = float(fermi_energy)
 
     def k_integral(sigma, tolerance):
-        matrix = sigma.matrix
-
-        def integrand(kx, ky):
-            h = model.hamiltonian(kx, ky)
-            g = np.linalg.inv(mu * np.eye(2) - h - matrix)
-            c = strength * pauli_components(g)
-            return np.stack([c[:, 0].imag, c[:, 1].real, c[:, 1].imag, c[:, 2].real,
-                             c[:, 2].imag, c[:, 3].real, c[:, 3].imag], axis=1)
-
-        return integrate_kspace(model, integrand, mu, sigma.gamma,
-                                np.full(_N_PACKED, tolerance), n_jobs=n_jobs)
+        return integrate_kspace(model, self_energy_integrand(model, mu, sigma.matrix, strength,
+                                                      kernel),
+                                mu, gamma0, np.full(_N_PACKED, tolerance), n_jobs=n_jobs)
 
     sigma = MatrixSelfEnergy((-1j * gamma0, 0, 0, 0))
-    change = gamma0
+    change, previous = gamma0, None
     for iteration in range(1, MAX_ITERATIONS + 1):
         # Early iterations need Sigma only to a fraction of their change: cheap integrals
         # first, the final tolerance once the fixed point is close.
         tolerance = atol if not disorder.self_consistent else max(atol, 0.01 * change)
         result = k_integral(sigma, tolerance)
-        new = MatrixSelfEnergy(tuple(_unpack(result.estimate)))
-        change = float(np.max(np.abs(np.subtract(new.components, sigma.components))))
-        sigma = new
+        image = _unpack(result.estimate)
+        residual = image - np.asarray(sigma.components)
+        change = float(np.max(np.abs(residual)))
         error = float(np.max(result.error))
         if not disorder.self_consistent:
-            return BornSelfEnergy(sigma, error, iteration, result.n_kpoints)
+            return BornSelfEnergy(MatrixSelfEnergy(tuple(image)), error, iteration,
+                                  result.n_kpoints)
         if change <= atol and tolerance == atol:
-            return BornSelfEnergy(sigma, error + change, iteration, result.n_kpoints)
+            return BornSelfEnergy(MatrixSelfEnergy(tuple(image)), error + change, iteration,
+                                  result.n_kpoints)
+        sigma = _anderson_step(image, residual, previous)
+        previous = (image, residual)
     warnings.warn(f"self-consistent Born self-energy not converged after {MAX_ITERATIONS} "
                   f"iterations: last change {change:.3g} eV > {atol:.3g} eV",
                   ConvergenceWarning, stacklevel=2)
