@@ -248,3 +248,22 @@ def test_command_line_white_noise(capsys):
     assert data["provenance"]["disorder"]["born_broadening_eV"] == pytest.approx(0.005)
     assert main(args[:-1] + ["--vertex-corrections"]) == 2
     assert "needs a disorder model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("alpha, exchange, mu", [(0.1, 0.1, 0.05), (0.3, 0.05, 0.0),
+                                                 (0.02, 0.1, -0.05)])
+def test_one_band_field_like_ladder_ratio(alpha, exchange, mu):
+    """One band, M along z: t_FL(ladder)/t_FL(bare) = 2(1 + beta^2)/(1 + 3 beta^2) at
+    leading order (derivation in validation/formulas.py); the deviation is O(Gamma/Delta)
+    and halves with Gamma."""
+    from validation.formulas import ladder_field_like_ratio_one_band
+    deviations = []
+    for gamma0 in (0.001, 0.0005):
+        _, r = _response(alpha, exchange, (0, 0, 1), mu, gamma0)
+        beta = exchange / np.hypot(exchange, alpha * r.bands.fermi_wavevectors[0])
+        ratio = (r.torque_coefficients().field_like
+                 / r.bare.torque_coefficients().field_like)
+        delta = min(mu + exchange, exchange - mu)  # distance to the band edges -J, +J
+        deviations.append(abs(ratio / ladder_field_like_ratio_one_band(beta) - 1))
+        assert deviations[-1] <= 3 * gamma0 / delta
+    assert deviations[1] <= 0.6 * deviations[0]

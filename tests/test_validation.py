@@ -68,11 +68,12 @@ def test_report_and_figures(run):
         assert f"]({name})" in text
 
 
-@pytest.mark.parametrize("index", [0, 5, 8, 13, "vc_amr", "vc_edelstein_only", -1])
+@pytest.mark.parametrize("index", [0, 5, 8, 13, "vc_amr", "vc_edelstein_only",
+                                   "one_band_ladder_ratio", -1])
 def test_records_are_reproduced_by_their_call(run, index):
     _, records = run
     r = (records[index] if isinstance(index, int)
-         else next(r for r in records if r["formula"] == index))
+         else next(r for r in records if index in (r["formula"], r["variant"])))
     value = eval(r["call"], {"kubo_sot": kubo_sot, "validation": validation,
                              "pi": np.pi, "np": np})
     assert np.isclose(value, r["measured"], rtol=1e-9, atol=0)

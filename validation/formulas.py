@@ -148,3 +148,24 @@ def edelstein_field_like_perpendicular(alpha, exchange, mu, gamma, mass=1.0):
             signed += band * np.sign(slope) * k
     chi_yx = -signed / (8 * np.pi * gamma)
     return chi_yx, exchange * chi_yx
+
+
+def ladder_field_like_ratio_one_band(beta):
+    """t_FL(ladder) / t_FL(bare) for one occupied band, M along z, leading order in Gamma.
+
+    Derivation (this package, white noise, SCBA + ladder, intraband terms only, which carry
+    the 1/Gamma order): on the Fermi contour the band spin is s = (-alpha k_y, alpha k_x,
+    J)/|b|, with beta = J/|b| = s_z and gamma^2 = 1 - beta^2 its in-plane part squared.
+    G^R X G^A -> (pi / Gamma_-) delta(mu - E_-) P X P with P = (1 + s.s)/2 and the band
+    width Gamma_- = (pi n_i V^2 nu / 2)(1 + beta^2), so the ladder matrix is
+    L = <s s^T> / (1 + beta^2) (s_0 = 1) and the source for E along x is
+    y = (0, 0, v gamma / 2, 0) / (1 + beta^2).  With delta_0 = 0:
+    delta_y = v gamma / (1 + 3 beta^2).  The I(a) spin density chi_yx ~ <s_y (v cos phi +
+    delta s_y)> grows by 1 + gamma^2/(1 + 3 beta^2), i.e.
+
+        R = 2 (1 + beta^2) / (1 + 3 beta^2),
+
+    from 1 (weak Rashba, beta -> 1) to 2 (strong Rashba, beta -> 0: the Edelstein
+    doubling).  beta uses the Fermi wave vector of the occupied (majority) band.
+    """
+    return 2.0 * (1.0 + beta**2) / (1.0 + 3.0 * beta**2)
