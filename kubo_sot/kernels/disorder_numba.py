@@ -25,45 +25,11 @@ import cmath
 import numpy as np
 
 from ..models.rashba import RashbaFerromagnet
-from .energy_integrals import NEAR_DEGENERATE_RATIO, SERIES_TERMS
 from .green import PAULI_BASIS
-from .kubo_bastin_numba import AVAILABLE, _compiled
+from .kubo_bastin_numba import AVAILABLE, _compiled, _hamiltonian, _pole_pair
 
 N_COMPONENTS = 58  # layout of kubo_sot.observables.disordered_response.disordered_integrand
 N_SELF_ENERGY = 7  # layout of kubo_sot.observables.self_energy.self_energy_integrand
-
-
-@_compiled
-def _pole_pair(z_n, z_m, fermi_energy, p_n, p_m):
-    """(surface_rr, sea)[n, m] of ``energy_integrals.pole_pair_integrals`` at T = 0, n != m.
-
-    Int (-f') G^R_m G^R_n and (z_m - z_n) Int f (G^R_m)^2 (G^R_n)^2 for complex poles z in
-    the lower half plane, with P_p(c) = (mu - c)^-p, L(a, b) = log(mu - a) - log(mu - b)
-    and p_n = P_1(z_n): the closed forms, or, when |delta| < NEAR_DEGENERATE_RATIO |mu - c|
-    (delta = (z_m - z_n) / 2, c the midpoint of the poles), the midpoint series in units
-    of s = |mu - c|, term by term as in the reference.
-    """
-    d = z_m - z_n
-    delta = 0.5 * d
-    mid = 0.5 * (z_m + z_n)
-    s = abs(fermi_energy - mid)
-    if abs(delta) < NEAR_DEGENERATE_RATIO * s:
-        # s P_p(c) = w^p with |w| = 1; the ratio (delta / s)^2 is complex, |.| < 0.0225.
-        w = s / (fermi_energy - mid)
-        w2 = w * w
-        ratio2 = (delta / s) ** 2
-        term = 1.0 + 0j
-        power = w2  # w^(2 + 2j)
-        rr = 0j
-        ss = 0j
-        for j in range(SERIES_TERMS):
-            rr += term * power
-            ss -= (j + 1) * term * power * w / (3 + 2 * j)
-            term *= ratio2
-            power *= w2
-        return rr / s**2, d * (ss / s**3)
-    log_difference = cmath.log(fermi_energy - z_m) - cmath.log(fermi_energy - z_n)
-    return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
 
 
 @_compiled
@@ -126,10 +92,7 @@ def _disordered_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy,
     column = np.empty(4, np.complex128)
     for i in range(kx.shape[0]):
         qx, qy = kx[i], ky[i]
-        eps = kinetic * (qx * qx + qy * qy)
-        bx = alpha * qy - exchange * mx
-        by = -alpha * qx - exchange * my
-        bz = -exchange * mz
+        eps, bx, by, bz = _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz)
         velocity[0, 0] = 2.0 * kinetic * qx
         velocity[0, 2] = -alpha
         velocity[1, 0] = 2.0 * kinetic * qy
@@ -232,10 +195,7 @@ def _self_energy_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy
     """Fill ``out`` (P, 7) with the packed Born self-energy integrand at (kx, ky)."""
     for i in range(kx.shape[0]):
         qx, qy = kx[i], ky[i]
-        eps = kinetic * (qx * qx + qy * qy)
-        bx = alpha * qy - exchange * mx
-        by = -alpha * qx - exchange * my
-        bz = -exchange * mz
+        eps, bx, by, bz = _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz)
         # D = mu - H - Sigma and G^R = D^-1 = adj(D) / det(D) (2x2).
         d00 = (fermi_energy - (eps + bz)) - sigma[0, 0]
         d11 = (fermi_energy - (eps - bz)) - sigma[1, 1]

@@ -82,25 +82,32 @@ def _spin_elements(cx, cy, cz, vectors, out):
 
 
 @_compiled
-def _interband_integrals(e_n, e_m, fermi_energy, gamma, p_n, p_m):
-    """(surface_rr, sea)[n, m] of ``energy_integrals.band_pair_integrals`` at T = 0, n != m.
+def _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz):
+    """H(k) = eps s_0 + b.s of the continuum model: (eps, bx, by, bz) in eV."""
+    return (kinetic * (qx * qx + qy * qy), alpha * qy - exchange * mx,
+            -alpha * qx - exchange * my, -exchange * mz)
 
-    Int (-f') G^R_m G^R_n and (E_m - E_n) Int f (G^R_m)^2 (G^R_n)^2 for the poles
-    z = E - i Gamma, with P_p(c) = (mu - c)^-p, L(a, b) = log(mu - a) - log(mu - b) and
-    p_n = P_1(z_n): the closed forms, or, when |delta| < NEAR_DEGENERATE_RATIO |mu - c|
-    (delta = (E_m - E_n)/2, c the midpoint of the poles), the midpoint series in units of
-    s = |mu - c|, term by term as in the reference.
+
+@_compiled
+def _pole_pair(z_n, z_m, fermi_energy, p_n, p_m):
+    """(surface_rr, sea)[n, m] of ``energy_integrals.pole_pair_integrals`` at T = 0, n != m.
+
+    Int (-f') G^R_m G^R_n and (z_m - z_n) Int f (G^R_m)^2 (G^R_n)^2 for complex poles z in
+    the lower half plane, with P_p(c) = (mu - c)^-p, L(a, b) = log(mu - a) - log(mu - b)
+    and p_n = P_1(z_n): the closed forms, or, when |delta| < NEAR_DEGENERATE_RATIO |mu - c|
+    (delta = (z_m - z_n) / 2, c the midpoint of the poles), the midpoint series in units
+    of s = |mu - c|, term by term as in the reference.
     """
-    d = e_m - e_n
+    d = z_m - z_n
     delta = 0.5 * d
-    mid = 0.5 * (e_m + e_n)
-    s = math.hypot(fermi_energy - mid, gamma)
+    mid = 0.5 * (z_m + z_n)
+    s = abs(fermi_energy - mid)
     if abs(delta) < NEAR_DEGENERATE_RATIO * s:
-        # s P_p(c) = w^p with w = s / (mu - c); |w| = 1, |ratio2| < 0.0225.
-        w = s / complex(fermi_energy - mid, gamma)
+        # s P_p(c) = w^p with |w| = 1; the ratio (delta / s)^2 is complex, |.| < 0.0225.
+        w = s / (fermi_energy - mid)
         w2 = w * w
         ratio2 = (delta / s) ** 2
-        term = 1.0
+        term = 1.0 + 0j
         power = w2  # w^(2 + 2j)
         rr = 0j
         ss = 0j
@@ -109,11 +116,9 @@ def _interband_integrals(e_n, e_m, fermi_energy, gamma, p_n, p_m):
             ss -= (j + 1) * term * power * w / (3 + 2 * j)
             term *= ratio2
             power *= w2
-        return rr / s**2, d * ss / s**3
-    log_difference = (cmath.log(complex(fermi_energy - e_m, gamma))
-                      - cmath.log(complex(fermi_energy - e_n, gamma)))
-    rr = (p_m - p_n) / d
-    return rr, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
+        return rr / s**2, d * (ss / s**3)
+    log_difference = cmath.log(fermi_energy - z_m) - cmath.log(fermi_energy - z_n)
+    return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
 
 
 @_compiled
@@ -131,10 +136,7 @@ def _integrand_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy, 
     p1 = np.empty(2, np.complex128)
     for i in range(kx.shape[0]):
         qx, qy = kx[i], ky[i]
-        eps = kinetic * (qx * qx + qy * qy)
-        bx = alpha * qy - exchange * mx
-        by = -alpha * qx - exchange * my
-        bz = -exchange * mz
+        eps, bx, by, bz = _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz)
         norm = math.sqrt(bx * bx + by * by + bz * bz)
         energies[0] = eps - norm
         energies[1] = eps + norm
@@ -163,8 +165,8 @@ def _integrand_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy, 
             # the sea weight carries the factor E_n - E_n = 0.
             surface_rr[n, n] = p1[n] * p1[n]
             sea[n, n] = 0.0
-        rr, sea_01 = _interband_integrals(energies[0], energies[1], fermi_energy, gamma,
-                                           p1[0], p1[1])
+        rr, sea_01 = _pole_pair(complex(energies[0], -gamma), complex(energies[1], -gamma),
+                                fermi_energy, p1[0], p1[1])
         # Symmetric in (n, m); the sea weight is antisymmetric through its E_m - E_n.
         surface_rr[0, 1] = surface_rr[1, 0] = rr
         sea[0, 1] = sea_01
