@@ -185,3 +185,28 @@ def test_missing_extra_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "xarray", None)
     with pytest.raises(ImportError, match=r"kubo_sot\[io\]"):
         kubo_sot.sweep(BASE, {"fermi_energy": [0.2]})
+
+
+def test_sweep_with_white_noise_and_vertex_corrections(tmp_path):
+    """The disorder settings reach linear_response: the swept values equal direct calls,
+    they key the checkpoint (a different setting is a different point), and an invalid
+    combination is refused before anything runs."""
+    base = dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1), broadening=0.005,
+                rtol=1e-6, disorder="white_noise", vertex_corrections=True)
+    grid = {"fermi_energy": [0.05, 0.3]}
+    ds = kubo_sot.sweep(base, grid, quantities=("torque",), store=tmp_path / "s")
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    for i, mu in enumerate(grid["fermi_energy"]):
+        r = kubo_sot.linear_response(
+            model, mu, kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.005), rtol=1e-6,
+            vertex_corrections=True)
+        assert ds["field_like_total"].values[i] == r.torque_coefficients().field_like
+    assert ds.attrs["disorder"] == "white_noise" and ds.attrs["vertex_corrections"] == 1
+    bare = kubo_sot.sweep({**base, "vertex_corrections": False}, grid, quantities=("torque",),
+                          store=tmp_path / "s")
+    assert bare.attrs["points_computed"] == 2  # not reused from the dressed points
+    assert not np.allclose(bare["damping_like_total"], ds["damping_like_total"])
+    with pytest.raises(ParameterError, match="needs disorder = 'white_noise'"):
+        kubo_sot.sweep({**base, "disorder": "constant_gamma"}, grid)
+    with pytest.raises(ParameterError, match="disorder = 'gaussian' is not one of"):
+        kubo_sot.sweep({**base, "disorder": "gaussian"}, grid)

@@ -14,6 +14,8 @@ Schema (units in the names' documentation, values plain numbers)::
     temperature = 0.0            # K
     rtol = 1e-6
     field_direction = [1, 0]     # in-plane unit vector (FL/DL, rho_EE)
+    disorder = "constant_gamma"  # or "white_noise": SCBA, broadening = Born width (T = 0)
+    vertex_corrections = false   # ladder vertex corrections (white_noise only)
 
     [grid]                       # swept: a list of values or {start, stop, num}
     fermi_energy = {start = 0.05, stop = 0.5, num = 10}
@@ -35,7 +37,8 @@ from .grid import PARAMETERS, SETTINGS
 
 SECTIONS = {
     "model": {"alpha", "exchange", "mass", "magnetization"},
-    "response": {"fermi_energy", "broadening", "temperature", "rtol", "field_direction"},
+    "response": {"fermi_energy", "broadening", "temperature", "rtol", "field_direction",
+                 "disorder", "vertex_corrections"},
     "grid": set(PARAMETERS),
     "output": {"quantities"},
 }
@@ -86,7 +89,9 @@ def load_config(path):
     base = {}
     for section in ("model", "response"):
         for key, value in data.get(section, {}).items():
-            if key in ("magnetization", "field_direction"):
+            if key in ("disorder", "vertex_corrections"):
+                base[key] = value  # checked with the point (choice / bool)
+            elif key in ("magnetization", "field_direction"):
                 if not isinstance(value, list):
                     raise ParameterError(f"[{section}] {key} = {value!r} must be a list")
                 base[key] = [_number(section, key, v) for v in value]

@@ -70,6 +70,8 @@ def to_dataset(axes, specs, results, quantities, base, backend):
         "package": "kubo_sot", "version": __version__, "numerics_version": NUMERICS_VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "rtol": float(specs[0]["rtol"]), "backend": backend,
+        "disorder": specs[0]["disorder"],
+        "vertex_corrections": int(specs[0]["vertex_corrections"]),
         "field_direction": json.dumps(specs[0]["field_direction"]),
         "base_parameters": json.dumps(base, sort_keys=True, default=list),
         "conventions": "CONVENTIONS.md: sigma_ij (j_i = sigma_ij E_j), chi_aj, "

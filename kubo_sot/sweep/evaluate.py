@@ -4,6 +4,8 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..models import RashbaFerromagnet
+from ..models.disorder import WhiteNoiseDisorder
+from ..observables.disordered_response import check_disorder_arguments
 from ..observables.response import linear_response, validate_response_arguments
 
 QUANTITIES = ("conductivity", "spin_density", "torkance", "torque", "resistivity")
@@ -15,11 +17,22 @@ def build_model(spec, model_factory=None):
     return (model_factory or RashbaFerromagnet)(**kwargs)
 
 
+def _broadening(spec):
+    """Constant Gamma, or white noise whose Born width is the spec's broadening."""
+    if spec["disorder"] == "white_noise":
+        return WhiteNoiseDisorder.from_born_broadening(spec["broadening"], spec["mass"])
+    return spec["broadening"]
+
+
 def check_point(spec, model_factory=None):
     """Raise ParameterError for an invalid point, without computing anything."""
     model = build_model(spec, model_factory)
-    validate_response_arguments(model, spec["fermi_energy"], spec["broadening"],
+    validate_response_arguments(model, spec["fermi_energy"], _broadening(spec),
                                 spec["temperature"], spec["rtol"], "eigenbasis", 1)
+    if spec["disorder"] == "white_noise":
+        check_disorder_arguments(model, spec["temperature"], spec["vertex_corrections"])
+    elif spec["vertex_corrections"]:
+        raise ParameterError("vertex_corrections = true needs disorder = 'white_noise'")
     from ..observables.torque import field_direction_vector
     field_direction_vector(spec["field_direction"])
 
@@ -27,8 +40,9 @@ def check_point(spec, model_factory=None):
 def evaluate_point(spec, model_factory=None):
     """All quantities of one point as plain lists/floats (independent of the back end)."""
     model = build_model(spec, model_factory)
-    r = linear_response(model, spec["fermi_energy"], spec["broadening"],
-                        spec["temperature"], spec["rtol"])
+    r = linear_response(model, spec["fermi_energy"], _broadening(spec),
+                        spec["temperature"], spec["rtol"],
+                        vertex_corrections=spec["vertex_corrections"])
     out = {}
     for name in ("conductivity", "spin_density", "torkance"):
         t = getattr(r, name)

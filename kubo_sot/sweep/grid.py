@@ -20,8 +20,12 @@ PARAMETERS = {
     "magnetization_azimuth_deg": "deg",
 }
 #: Fixed (not swept) settings of every point.
-SETTINGS = {"magnetization": "unit vector", "rtol": "relative", "field_direction": "unit vector"}
-DEFAULTS = {"mass": 1.0, "temperature": 0.0, "rtol": 1e-6, "field_direction": (1.0, 0.0)}
+SETTINGS = {"magnetization": "unit vector", "rtol": "relative", "field_direction": "unit vector",
+            "disorder": "constant_gamma | white_noise (broadening = Born width)",
+            "vertex_corrections": "true | false (white_noise only)"}
+DEFAULTS = {"mass": 1.0, "temperature": 0.0, "rtol": 1e-6, "field_direction": (1.0, 0.0),
+            "disorder": "constant_gamma", "vertex_corrections": False}
+DISORDER_MODELS = ("constant_gamma", "white_noise")
 
 
 def magnetization_from_angles(polar_deg, azimuth_deg):
@@ -74,7 +78,12 @@ def point_spec(base, overrides):
     if missing:
         raise ParameterError(f"parameters {missing} are neither in the base parameters nor "
                              "in the grid")
+    _checks.choice("disorder", p["disorder"], DISORDER_MODELS)
+    if not isinstance(p["vertex_corrections"], bool):
+        raise ParameterError(f"vertex_corrections = {p['vertex_corrections']!r} must be true "
+                             "or false")
     return {
+        "disorder": p["disorder"], "vertex_corrections": p["vertex_corrections"],
         "alpha": float(p["alpha"]), "exchange": float(p["exchange"]),
         "mass": float(p["mass"]),
         "magnetization": [float(x) for x in p["magnetization"]],

@@ -30,7 +30,9 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
     base : dict
         Fixed parameters: ``alpha`` (eV nm), ``exchange`` (eV), ``mass`` (m_e),
         ``magnetization`` (unit 3-vector), ``fermi_energy`` (eV), ``broadening`` (eV),
-        ``temperature`` (K), ``rtol``, ``field_direction`` (in-plane unit vector).
+        ``temperature`` (K), ``rtol``, ``field_direction`` (in-plane unit vector),
+        ``disorder`` ("constant_gamma", or "white_noise": self-consistent Born, T = 0, with
+        ``broadening`` its Born width) and ``vertex_corrections`` (bool, white noise).
     grid : dict, optional
         name -> values; the Cartesian product is evaluated.  Sweepable names: alpha,
         exchange, mass, fermi_energy, broadening, temperature, magnetization_polar_deg,
