@@ -171,7 +171,12 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
                                / (4.0 * model.kinetic_coefficient)},
                   "self_energy": born.to_dict()}
 
+    # The responses scale at most like 1/Gamma: Sigma's own uncertainty adds at most this
+    # fraction of each value to its error.
+    sigma_relative_error = born.error / sigma.gamma
+
     def assemble(est, err, vc, bands=None):
+        err = err + sigma_relative_error * np.abs(est)
         part = dataclasses.replace(result, estimate=est, error=err)
         out = _r._assemble(model, part, exchange, magnetization, mu, sigma.gamma, 0.0,
                            rtol, route, bands)
