@@ -55,3 +55,14 @@ def tensor_deviation(a, b, part="total", reference=None):
     """max |a - b| relative to the largest element of the reference tensor (a.total)."""
     ref = np.max(np.abs((reference or a).total))
     return float(np.max(np.abs(getattr(a, part) - getattr(b, part))) / ref)
+
+
+def worst_block_deviation(fast, reference, scale, blocks):
+    """max over k-points and component blocks of |fast - reference| divided by the block's
+    largest rounding scale at that k-point (the compiled-vs-numpy kernel comparisons)."""
+    worst = 0.0
+    for block in blocks:
+        level = np.max(scale[:, block], axis=1, keepdims=True)
+        deviation = np.abs(fast[:, block] - reference[:, block]) / np.maximum(level, 1e-300)
+        worst = max(worst, float(np.max(deviation)))
+    return worst

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import PARAMETER_POINTS
+from conftest import PARAMETER_POINTS, worst_block_deviation
 from scipy.optimize import brentq
 
 import kubo_sot
@@ -112,14 +112,9 @@ def _deviation(model, mu, sigma, kx, ky):
     fast = disorder_numba.fused_disordered_integrand(model, mu, sigma)(kx, ky)
     assert fast.shape == reference.shape == (kx.size, disorder_numba.N_COMPONENTS)
     assert np.all(np.isfinite(fast))
-    scale = _rounding_scale(model, mu, sigma, kx, ky)
-    worst = 0.0
-    for block in BLOCKS:
-        level = np.max(scale[:, block], axis=1, keepdims=True)
-        # At q = 0 the sea weights vanish (z_m - z_n = 0), and with them the sea's scale.
-        deviation = np.abs(fast[:, block] - reference[:, block]) / np.maximum(level, 1e-300)
-        worst = max(worst, float(np.max(deviation)))
-    return worst
+    # At q = 0 the sea weights vanish (z_m - z_n = 0), and with them the sea's scale.
+    return worst_block_deviation(fast, reference, _rounding_scale(model, mu, sigma, kx, ky),
+                                 BLOCKS)
 
 
 def _pole_geometry(model, mu, sigma, k, phi):

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import PARAMETER_POINTS
+from conftest import PARAMETER_POINTS, worst_block_deviation
 from scipy.optimize import brentq
 
 import kubo_sot
@@ -60,13 +60,8 @@ def _deviation(model, mu, gamma, kx, ky):
     fast = kubo_bastin_numba.fused_integrand(model, mu, gamma)(kx, ky)
     assert fast.shape == reference.shape
     assert np.all(np.isfinite(fast))
-    scale = _rounding_scale(model, mu, gamma, kx, ky)
-    worst = 0.0
-    for group in GROUPS:
-        level = np.max(scale[:, group], axis=1, keepdims=True)
-        deviation = np.abs(fast[:, group] - reference[:, group]) / np.maximum(level, 1e-300)
-        worst = max(worst, float(np.max(deviation)))
-    return worst
+    return worst_block_deviation(fast, reference, _rounding_scale(model, mu, gamma, kx, ky),
+                                 GROUPS)
 
 
 def _switch_radii(model, mu, gamma, phi):

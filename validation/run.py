@@ -77,7 +77,7 @@ def _indicators(point, response):
             "Gamma_over_Delta": point.broadening / point.delta}
 
 
-def _expansion_tolerance(point, ind):
+def expansion_tolerance(point, ind):
     base = SAFETY * (ind["alpha_kF_over_J"] ** 2 + (point.broadening / point.exchange) ** 2)
     if point.regime == "strong_rashba":
         return min(base, 0.5), "strong_expansion"
@@ -89,7 +89,7 @@ def build_records(cfg, responses):
     for i, p in enumerate(REGIME_POINTS):
         _, _, rtol, rz = responses[("z", i)]
         ind = _indicators(p, rz)
-        tol, reason = _expansion_tolerance(p, ind)
+        tol, reason = expansion_tolerance(p, ind)
         records += _paper_torques(p, rz, ind, tol, reason, rtol)
         records += _paper_amr_energy(p, i, responses, ind, tol, reason)
         records += _literature(p, rz, ind, rtol)

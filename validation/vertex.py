@@ -23,6 +23,7 @@ import kubo_sot
 
 from . import formulas as F
 from .protocol import REGIME_POINTS, SAFETY, RegimePoint, record
+from .run import expansion_tolerance
 
 E_FIELD = (1.0, 0.0)
 DIRECTIONS = {"z": (0.0, 0.0, 1.0), "x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0)}
@@ -108,8 +109,7 @@ def build_records(rtol, responses):
         n_diff = ind["n_minus_per_nm2"] - ind["n_plus_per_nm2"]
         pol = F.current_polarization(p.fermi_energy, p.exchange, p.broadening)
         dressed_amr, bare_amr = amr_ratio(rx, ry), amr_ratio(rx.bare, ry.bare)
-        expansion = SAFETY * (ind["alpha_kF_over_J"] ** 2 + (p.broadening / p.exchange) ** 2)
-        expansion = min(expansion, 0.5) if p.regime == "strong_rashba" else expansion
+        expansion, reason = expansion_tolerance(p, ind)
         z, x = DIRECTIONS["z"], DIRECTIONS["x"]
         fl_call = disorder_call(p, z, rtol, ".torque_coefficients((1.0, 0.0)).field_like")
         dl_call = disorder_call(p, z, rtol, ".torque_coefficients((1.0, 0.0)).damping_like")
@@ -118,8 +118,7 @@ def build_records(rtol, responses):
         out += [
             record("vc_field_like_torque", "paper_translated", p, tc.field_like,
                    F.field_like_paper(p.alpha, rz.conductivity.total[0, 0], p.mass, pol),
-                   expansion, "weak_expansion" if p.regime == "weak_rashba" else
-                   "strong_expansion", fl_call, ind,
+                   expansion, reason, fl_call, ind,
                    "seed paper Eq. (5), App. A, with the dressed current",
                    "t_FL = -(alpha/(4 pi c)) sigma_xx", "j -> P j, sigma_xx vertex-corrected"),
             record("vc_field_like_torque", "bare_survives", p, tc.field_like, tb.field_like,
@@ -127,16 +126,14 @@ def build_records(rtol, responses):
                    "bare bubble of the same self-energy", "t_FL(bare)", "t_FL(ladder)"),
             record("vc_damping_like_torque", "paper_corrected_law", p, tc.damping_like,
                    0.5 * F.damping_like_paper(p.alpha, p.exchange, n_diff), expansion,
-                   "weak_expansion" if p.regime == "weak_rashba" else "strong_expansion",
-                   dl_call, ind, "seed paper Eq. (14) / 2 (the bare Kubo-Bastin law)",
+                   reason, dl_call, ind, "seed paper Eq. (14) / 2 (the bare Kubo-Bastin law)",
                    "t_DL = -alpha (n_- - n_+)/(2J)", "vertex-corrected t_DL"),
             record("vc_damping_like_torque", "bare_survives", p, tc.damping_like,
                    tb.damping_like, ladder_tol, "ladder", dl_call, ind,
                    "bare bubble of the same self-energy", "t_DL(bare)", "t_DL(ladder)"),
             record("vc_amr", "paper_translated", p, dressed_amr,
-                   F.eta(p.alpha, p.exchange, p.mass) * pol, expansion,
-                   "weak_expansion" if p.regime == "weak_rashba" else "strong_expansion",
-                   amr_call, ind, "seed paper Eq. (18)", "ratio = eta", "ratio = eta P"),
+                   F.eta(p.alpha, p.exchange, p.mass) * pol, expansion, reason, amr_call, ind,
+                   "seed paper Eq. (18)", "ratio = eta", "ratio = eta P"),
             record("vc_amr", "bare_survives", p, dressed_amr, bare_amr, ladder_tol, "ladder",
                    amr_call, ind, "bare bubble of the same self-energy", "AMR(bare)",
                    "AMR(ladder); scale max(|bare|, |ladder|, 1e-6), 1e-6 being the "
@@ -154,8 +151,7 @@ def build_records(rtol, responses):
                 "this package (validation/formulas.py): leading-order ladder, one band",
                 "t_FL(ladder) / t_FL(bare)", "R = 2 (1 + beta^2)/(1 + 3 beta^2), beta = J/|b(k_F)|"))
         if p.filling == "both_bands":
-            c = kubo_sot.RashbaFerromagnet(alpha=p.alpha, exchange=p.exchange,
-                                           magnetization=z, mass=p.mass).kinetic_coefficient
+            c = p.model().kinetic_coefficient
             edelstein = -p.alpha / (4 * np.pi * c * ind["scba_width_eV"])
             out += [
                 record("vc_edelstein_only", "ado_2017", p, rz.spin_density.total[1, 0],
@@ -184,8 +180,7 @@ def _drude_limits(rtol, responses):
         ind = _indicators(p, r)
         c0, cz = (complex(*x) for x in (r.provenance["self_energy"]["sigma_components_eV"][0],
                                         r.provenance["self_energy"]["sigma_components_eV"][3]))
-        kinetic = kubo_sot.RashbaFerromagnet(alpha=p.alpha, exchange=p.exchange,
-                                             magnetization=m, mass=p.mass).kinetic_coefficient
+        kinetic = p.model().kinetic_coefficient
         if key == "pure_rashba":
             predicted = (p.fermi_energy + p.alpha**2 / (2 * kinetic)) / ind["scba_width_eV"]
             written = "sigma = e^2 n tau / m = (mu + alpha^2/2c) / Gamma_s"

@@ -24,9 +24,9 @@ import cmath
 
 import numpy as np
 
-from ..models.rashba import RashbaFerromagnet
 from .green import PAULI_BASIS
-from .kubo_bastin_numba import AVAILABLE, _compiled, _hamiltonian, _pole_pair
+from .kubo_bastin_numba import (AVAILABLE, _compiled, _hamiltonian, _pole_pair, applies,
+                                flat_wave_vectors)
 
 N_COMPONENTS = 58  # layout of kubo_sot.observables.disordered_response.disordered_integrand
 N_SELF_ENERGY = 7  # layout of kubo_sot.observables.self_energy.self_energy_integrand
@@ -218,17 +218,9 @@ def _self_energy_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy
 
 def _model_arguments(model, kx, ky):
     """Flattened float k-arrays and the scalar parameters of a RashbaFerromagnet."""
-    kx, ky = np.broadcast_arrays(np.asarray(kx, float), np.asarray(ky, float))
     mx, my, mz = (float(x) for x in model.magnetization)
-    return (np.ascontiguousarray(kx).reshape(-1), np.ascontiguousarray(ky).reshape(-1),
-            float(model.kinetic_coefficient), float(model.alpha), float(model.exchange),
-            mx, my, mz)
-
-
-def _applies(model):
-    """True when numba is installed and ``model`` is exactly the continuum model (a
-    subclass may change the Hamiltonian the kernels hard-code)."""
-    return AVAILABLE and type(model) is RashbaFerromagnet
+    return (*flat_wave_vectors(kx, ky), float(model.kinetic_coefficient), float(model.alpha),
+            float(model.exchange), mx, my, mz)
 
 
 def fused_disordered_integrand(model, fermi_energy, self_energy):
@@ -279,7 +271,7 @@ def fused_disordered_integrand(model, fermi_energy, self_energy):
     >>> (f is not None) == AVAILABLE
     True
     """
-    if not _applies(model):
+    if not applies(model):
         return None
     mu = float(fermi_energy)
     sigma = np.ascontiguousarray(self_energy.matrix, complex)
@@ -327,7 +319,7 @@ def fused_self_energy_integrand(model, fermi_energy, matrix, strength):
     >>> (f is not None) == AVAILABLE
     True
     """
-    if not _applies(model):
+    if not applies(model):
         return None
     mu, strength = float(fermi_energy), float(strength)
     sigma = np.ascontiguousarray(matrix, complex)

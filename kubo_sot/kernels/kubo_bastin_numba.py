@@ -193,6 +193,18 @@ def _integrand_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy, 
                     out[i, 20 + 2 * (k - 2) + j] = total_sea
 
 
+def applies(model):
+    """True when numba is installed and ``model`` is exactly the continuum model (a
+    subclass may change the Hamiltonian the kernels hard-code)."""
+    return AVAILABLE and type(model) is RashbaFerromagnet
+
+
+def flat_wave_vectors(kx, ky):
+    """kx, ky (nm^-1) broadcast against each other, as flat contiguous float arrays."""
+    kx, ky = np.broadcast_arrays(np.asarray(kx, float), np.asarray(ky, float))
+    return np.ascontiguousarray(kx).reshape(-1), np.ascontiguousarray(ky).reshape(-1)
+
+
 def rashba_integrand_t0(kx, ky, kinetic_coefficient, alpha, exchange, magnetization,
                         fermi_energy, gamma):
     """Packed Kubo-Bastin integrand of the continuum Rashba ferromagnet at T = 0 (compiled).
@@ -252,9 +264,7 @@ def rashba_integrand_t0(kx, ky, kinetic_coefficient, alpha, exchange, magnetizat
         raise ModuleNotFoundError("rashba_integrand_t0 needs numba: pip install "
                                   "'kubo_sot[fast]' (or use the numpy route of "
                                   "kubo_sot.observables.response.response_integrand)")
-    kx, ky = np.broadcast_arrays(np.asarray(kx, float), np.asarray(ky, float))
-    kx = np.ascontiguousarray(kx).reshape(-1)
-    ky = np.ascontiguousarray(ky).reshape(-1)
+    kx, ky = flat_wave_vectors(kx, ky)
     mx, my, mz = (float(x) for x in magnetization)
     out = np.empty((kx.size, N_COMPONENTS))
     _integrand_loop(kx, ky, float(kinetic_coefficient), float(alpha), float(exchange),
@@ -289,7 +299,7 @@ def fused_integrand(model, fermi_energy, gamma):
     >>> (fused_integrand(model, 0.3, 0.01) is not None) == AVAILABLE
     True
     """
-    if not AVAILABLE or type(model) is not RashbaFerromagnet:
+    if not applies(model):
         return None
     parameters = (model.kinetic_coefficient, model.alpha, model.exchange,
                   model.magnetization, fermi_energy, gamma)

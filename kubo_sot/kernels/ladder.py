@@ -94,12 +94,19 @@ def solve_vertex(ladder, source, singular_threshold=1e-12):
         |(1 - L) delta_j - y_j|, zero when L and y obey the Ward identity exactly.
     """
     a = (np.eye(4) - ladder)[:, 1:]
-    u, s, vt = np.linalg.svd(a, full_matrices=False)
-    inverse_s = np.where(s > singular_threshold, 1.0 / np.where(s > 0, s, 1.0), 0.0)
     delta = np.zeros_like(source)
-    delta[:, 1:] = ((source @ u) * inverse_s) @ vt
+    delta[:, 1:] = source @ vertex_pseudo_inverse(ladder, singular_threshold).T
     residual = np.linalg.norm(delta[:, 1:] @ a.T - source, axis=1)
     return delta, residual
+
+
+def vertex_pseudo_inverse(ladder, singular_threshold=1e-12):
+    """(3, 4) pseudo-inverse of (1 - L) restricted to delta_0 = 0, singular values below
+    ``singular_threshold`` (absolute) dropped: delta_(x,y,z) = A^+ y.  Also what the error
+    of delta propagates through."""
+    u, s, vt = np.linalg.svd((np.eye(4) - ladder)[:, 1:], full_matrices=False)
+    inverse_s = np.where(s > singular_threshold, 1.0 / np.where(s > 0, s, 1.0), 0.0)
+    return (vt.T * inverse_s) @ u.T
 
 
 def iterate_vertex(ladder, source, diffusion_mode, tolerance=ITERATION_TOLERANCE,

@@ -34,9 +34,11 @@ from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import PAULI_BASIS
 from ..kernels.kubo_bastin import kubo_bastin_projectors, spectral_projectors
 from ..kernels.kubo_bastin_green import kubo_bastin_green
-from ..kernels.ladder import iterate_vertex, pauli_components, ra_traces, solve_vertex
+from ..kernels.ladder import (iterate_vertex, pauli_components, ra_traces, solve_vertex,
+                              vertex_pseudo_inverse)
 from . import response as _r
-from .self_energy import born_self_energy, check_continuum_two_band, compiled_integrand
+from .response import compiled_integrand
+from .self_energy import born_self_energy, check_continuum_two_band
 
 # Packed integrand beyond the 26 components of the constant-Gamma engine: traces
 # T[O, P] = Tr[O G^R P G^A] at the Fermi energy.
@@ -124,13 +126,12 @@ def _vertex(result, strength, self_energy, velocity_scale):
     err_y = half * result.error[_SOURCE].reshape(4, 2).T
     # (1 - L) is known to about its integration error; directions softer than that are
     # conserved quantities (or indistinguishable from them) and get no vertex correction.
-    delta, residual = solve_vertex(ladder, source,
-                                   SINGULAR_FACTOR * max(np.max(err_l), 1e-13))
+    threshold = SINGULAR_FACTOR * max(np.max(err_l), 1e-13)
+    delta, residual = solve_vertex(ladder, source, threshold)
     mode = pauli_components(self_energy.broadening_matrix).real
     series, rungs = iterate_vertex(ladder, source, mode, scale=velocity_scale)
     # First-order propagation of the k-integration errors through (1 - L)^-1.
-    inverse = np.abs(np.linalg.pinv((np.eye(4) - ladder)[:, 1:],
-                                    rcond=SINGULAR_FACTOR * max(np.max(err_l), 1e-13)))
+    inverse = np.abs(vertex_pseudo_inverse(ladder, threshold))
     err = np.zeros_like(delta)
     err[:, 1:] = (np.abs(delta) @ err_l.T + err_y) @ inverse.T + residual[:, None]
     info = {"delta_eV_nm": delta.tolist(), "delta_error_eV_nm": err.tolist(),
@@ -178,10 +179,9 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
     def assemble(est, err, vc, bands=None):
         err = err + sigma_relative_error * np.abs(est)
         part = dataclasses.replace(result, estimate=est, error=err)
-        out = _r._assemble(model, part, exchange, magnetization, mu, sigma.gamma, 0.0,
-                           rtol, route, bands)
+        out = _r._assemble(model, part, exchange, magnetization, mu, None, 0.0, rtol, route,
+                           bands)
         out.provenance.update(provenance, vertex_corrections=vc)
-        del out.provenance["broadening_eV"]
         return out
 
     bare = assemble(result.estimate[:26], result.error[:26], False)

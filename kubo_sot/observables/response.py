@@ -20,6 +20,7 @@ from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import ConstantBroadening
 from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
 from ..kernels.kubo_bastin_green import kubo_bastin_green
+from ..kernels.kubo_bastin_numba import fused_integrand
 from ..models.base import BandModel
 from ..models.disorder import WhiteNoiseDisorder
 from .bands import band_data
@@ -60,6 +61,23 @@ def _pack(surface_a, surface_b, sea):
 KERNELS = ("auto", "numpy", "numba")
 
 
+def compiled_integrand(kernel, build):
+    """The compiled integrand ``build()`` that ``kernel`` asks for, or None for numpy.
+
+    ``build`` returns a closure of :mod:`kubo_sot.kernels.kubo_bastin_numba` or
+    :mod:`kubo_sot.kernels.disorder_numba`, or None where it does not apply (numba missing,
+    not the continuum RashbaFerromagnet, T > 0): "auto" then falls back to numpy, "numba"
+    raises.
+    """
+    _checks.choice("kernel", kernel, KERNELS)
+    fused = None if kernel == "numpy" else build()
+    if fused is None and kernel == "numba":
+        raise ParameterError("kernel = 'numba' needs numba (pip install 'kubo_sot[fast]'), a "
+                             "continuum RashbaFerromagnet and temperature = 0; use kernel = "
+                             "'auto' or 'numpy'")
+    return fused
+
+
 def response_integrand(model, fermi_energy, broadening, thermal_energy, route="eigenbasis",
                        kernel="auto"):
     """The per-k Kubo-Bastin integrand ``f(kx, ky) -> (P, 26)`` of :func:`linear_response`.
@@ -70,17 +88,11 @@ def response_integrand(model, fermi_energy, broadening, thermal_energy, route="e
     T = 0; same numbers to rounding); "auto" takes numba where it applies and is installed.
     """
     spins = model.spin_operators()
-    if route == "eigenbasis" and kernel != "numpy":
-        from ..kernels.kubo_bastin_numba import fused_integrand
-        fused = fused_integrand(model, fermi_energy, broadening.gamma) \
-            if thermal_energy == 0.0 else None
+    if route == "eigenbasis":
+        fused = compiled_integrand(kernel, lambda: None if thermal_energy > 0.0 else
+                                   fused_integrand(model, fermi_energy, broadening.gamma))
         if fused is not None:
             return fused
-        if kernel == "numba":
-            raise ParameterError(
-                "kernel = 'numba' needs numba (pip install 'kubo_sot[fast]'), a continuum "
-                "RashbaFerromagnet and temperature = 0; use kernel = 'auto' or 'numpy'")
-    if route == "eigenbasis":
         integrals = EnergyIntegrals(fermi_energy, thermal_energy)
         gamma = broadening.gamma
 
@@ -308,11 +320,13 @@ def _assemble(model, result, exchange, magnetization, mu, gamma, temperature, rt
                               tk["a"] + tk["b"], tk["sea"], t_err, tk["a"], tk["b"])
     provenance = {
         "model": model.parameters() if hasattr(model, "parameters") else repr(model),
-        "fermi_energy_eV": mu, "broadening_eV": gamma, "temperature_K": temperature,
+        "fermi_energy_eV": mu, "temperature_K": temperature,
         "rtol": rtol, "route": route, "n_kpoints": int(result.n_kpoints),
         "converged": bool(result.converged), "package": "kubo_sot", "version": __version__,
         "units": {"conductivity": "e^2/h", "spin_density": "1/(V nm)", "torkance": "e/nm",
                   "energies": "eV", "wave vectors": "1/nm"},
     }
+    if gamma is not None:  # a constant Gamma (disorder models record their own data)
+        provenance["broadening_eV"] = gamma
     bands = band_data(model, mu) if bands is None else bands
     return LinearResponse(conductivity, spin, torkance, bands, provenance)

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _checks
 from ..errors import ConvergenceWarning, ParameterError
 from ..integrate.kspace import integrate_kspace
 from ..kernels.disorder_numba import fused_self_energy_integrand
 from ..kernels.green import MatrixSelfEnergy
 from ..kernels.ladder import pauli_components
 from ..models.disorder import WhiteNoiseDisorder
-from .response import KERNELS
+from .response import compiled_integrand
 
 MAX_ITERATIONS = 50
 # Packed integrand: Im c0, Re/Im cx, Re/Im cy, Re/Im cz of G^R (Re c0 is absorbed in mu).
@@ -69,22 +68,6 @@ class BornSelfEnergy:
 def _unpack(values):
     im0, rx, ix, ry, iy, rz, iz = values
     return np.array([1j * im0, rx + 1j * ix, ry + 1j * iy, rz + 1j * iz])
-
-
-def compiled_integrand(kernel, build):
-    """The compiled integrand ``build()`` that ``kernel`` asks for, or None for numpy.
-
-    ``build`` returns the closure of :mod:`kubo_sot.kernels.disorder_numba`, or None where
-    it does not apply (numba missing, not the continuum RashbaFerromagnet): "auto" then
-    falls back to numpy, "numba" raises.
-    """
-    _checks.choice("kernel", kernel, KERNELS)
-    fused = None if kernel == "numpy" else build()
-    if fused is None and kernel == "numba":
-        raise ParameterError("kernel = 'numba' needs numba (pip install 'kubo_sot[fast]') "
-                             "and a continuum RashbaFerromagnet; use kernel = 'auto' or "
-                             "'numpy'")
-    return fused
 
 
 def self_energy_integrand(model, fermi_energy, matrix, strength, kernel="auto"):
