@@ -85,8 +85,12 @@ def _build_ray_intervals(model, phi, fermi_energy, energy_width):
 
 
 def radial_integrals(model, integrand, phi, fermi_energy, energy_width, ray_tolerance,
-                     max_iterations=None):
-    """Int k dk F(k, phi) along each ray; returns (estimate, error, n_kpoints)."""
+                     max_iterations=None, initial=None):
+    """Int k dk F(k, phi) along each ray; returns (estimate, error, n_kpoints, intervals).
+
+    ``initial``: the partition of an earlier (pilot) call on the same rays, to continue
+    refining instead of evaluating the initial intervals again.
+    """
     phi = np.asarray(phi, float)
     owner, a, b, k_end, infinite = _ray_intervals(model, phi, fermi_energy, energy_width)
     cos, sin = np.cos(phi), np.sin(phi)
@@ -99,21 +103,31 @@ def radial_integrals(model, integrand, phi, fermi_energy, energy_width, ray_tole
         return integrand(k * cos[o], k * sin[o]) * jacobian[:, None]
 
     kwargs = {} if max_iterations is None else {"max_iterations": max_iterations}
-    res = adaptive_integrate(func, owner, a, b, phi.size, lambda est: ray_tolerance, **kwargs)
-    return res.estimate, res.error, res.n_evaluations
+    res = adaptive_integrate(func, owner, a, b, phi.size, lambda est: ray_tolerance,
+                             initial=initial, **kwargs)
+    return res.estimate, res.error, res.n_evaluations, res.intervals
 
 
 def _parallel_radial(model, integrand, phi, fermi_energy, energy_width, ray_tolerance,
-                     n_jobs, max_iterations=None):
-    """Radial integrals, split into k-chunks of rays over joblib workers when n_jobs > 1."""
-    if n_jobs == 1 or phi.size < 2 * n_jobs:
-        return radial_integrals(model, integrand, phi, fermi_energy, energy_width,
-                                ray_tolerance, max_iterations)
-    from joblib import Parallel, delayed
-    chunks = np.array_split(phi, n_jobs)
-    parts = Parallel(n_jobs=n_jobs)(
-        delayed(radial_integrals)(model, integrand, c, fermi_energy, energy_width,
-                                  ray_tolerance, max_iterations) for c in chunks)
+                     n_jobs, max_iterations=None, partitions=None, record=False):
+    """Radial integrals, split into k-chunks of rays over joblib workers when n_jobs > 1.
+
+    ``partitions`` maps the bytes of each chunk of rays to its radial partition: a pilot
+    run fills it (``record``), the main run takes its entries out and continues from them
+    (same rays, same chunks).
+    """
+    chunks = [phi] if n_jobs == 1 or phi.size < 2 * n_jobs else np.array_split(phi, n_jobs)
+    known = {} if partitions is None or record else partitions
+    args = [(model, integrand, c, fermi_energy, energy_width, ray_tolerance, max_iterations,
+             known.pop(c.tobytes(), None)) for c in chunks]
+    if len(chunks) == 1:
+        parts = [radial_integrals(*args[0])]
+    else:
+        from joblib import Parallel, delayed
+        parts = Parallel(n_jobs=n_jobs)(delayed(radial_integrals)(*a) for a in args)
+    if record:
+        for c, p in zip(chunks, parts):
+            partitions[c.tobytes()] = p[3]
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             sum(p[2] for p in parts))
 
@@ -135,8 +149,12 @@ def _isotropic_rays(radial, n_components):
 
 
 def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
-           radial_iterations=None, angular_iterations=None):
-    """Angular quadrature of the radial integrals, target absolute tolerance atol."""
+           radial_iterations=None, angular_iterations=None, partitions=None, record=False):
+    """Angular quadrature of the radial integrals, target absolute tolerance atol.
+
+    ``partitions``: radial partitions per chunk of rays, filled by a pilot run (``record``)
+    and continued from by the main run (:func:`_parallel_radial`).
+    """
     norm = (2.0 * np.pi) ** 2
     atol = np.asarray(atol, float) * norm  # tolerance on Int dphi Int k dk F
     ray_tol = 0.5 * atol / (2.0 * np.pi)
@@ -146,7 +164,8 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     def radial(phi):
         """Ray integrals and their error estimates, side by side: (n_rays, 2C)."""
         est, err, n = _parallel_radial(model, integrand, phi, fermi_energy, energy_width,
-                                       ray_tol, n_jobs, radial_iterations)
+                                       ray_tol, n_jobs, radial_iterations, partitions,
+                                       record)
         counter[0] += n
         return np.concatenate([est, err], axis=1)
 
@@ -200,12 +219,18 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
         return _polar(model, integrand, fermi_energy, energy_width,
                       np.asarray(tolerance, float), n_jobs)
     # Pilot: the initial mesh, unrefined, gives the scale of the result and of |integrand|.
+    # The main run continues refining the pilot's radial partitions (values only, without
+    # the |integrand| columns), so no k-point is evaluated twice.
     n = integrand(np.array([0.1]), np.array([0.0])).shape[1]
+    partitions = {}
     pilot = _polar(model, lambda kx, ky: _with_magnitude(integrand(kx, ky)), fermi_energy,
                    energy_width, np.full(2 * n, np.inf), n_jobs,
-                   radial_iterations=1, angular_iterations=1)
+                   radial_iterations=1, angular_iterations=1, partitions=partitions,
+                   record=True)
+    partitions = {key: p.columns(slice(0, n)) for key, p in partitions.items()}
     atol = np.asarray(tolerance(pilot.estimate[:n], pilot.estimate[n:]), float)
-    result = _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs)
+    result = _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
+                    partitions=partitions)
     result.n_kpoints += pilot.n_kpoints
     result.magnitude = pilot.estimate[n:]
     return result

@@ -28,13 +28,31 @@ CHUNK_POINTS = 16_384
 
 
 @dataclass
+class Intervals:
+    """The current partition: interval owners and ends, with their values and errors."""
+
+    owner: np.ndarray  # (I,)
+    a: np.ndarray  # (I,)
+    b: np.ndarray  # (I,)
+    value: np.ndarray  # (I, C)
+    error: np.ndarray  # (I, C)
+
+    def columns(self, index):
+        """The same partition with only the integrand components ``index``."""
+        return Intervals(self.owner, self.a, self.b, self.value[:, index],
+                         self.error[:, index])
+
+
+@dataclass
 class QuadratureResult:
-    """Integrals per owner, their error estimates, and the work done."""
+    """Integrals per owner, their error estimates, the work done and the final partition
+    (from which a later call may continue refining)."""
 
     estimate: np.ndarray  # (n_owners, C)
     error: np.ndarray  # (n_owners, C)
     converged: np.ndarray  # (n_owners,) bool
     n_evaluations: int
+    intervals: Intervals = None
 
 
 class _Rule:
@@ -45,7 +63,7 @@ class _Rule:
         vander = np.polynomial.legendre.legvander(self.nodes, order - 1)  # P_j(x_i)
         # Top four coefficients c_j = (2j + 1)/2 sum_i w_i f_i P_j(x_i), j = n-4 .. n-1.
         top = vander[:, -4:] * self.weights[:, None] * (np.arange(order - 4, order) + 0.5)
-        self.top_coefficients = top  # (order, 4)
+        self.top_coefficients = np.ascontiguousarray(top.T)  # (4, order)
 
     def apply(self, func, owner, a, b):
         """Values and error estimates on intervals [a, b] (vectorized over intervals).
@@ -60,14 +78,18 @@ class _Rule:
         return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
 
     def _apply_block(self, func, owner, a, b):
+        n = self.nodes.size
         half = 0.5 * (b - a)
-        x = (0.5 * (a + b))[:, None] + half[:, None] * self.nodes[None, :]
-        f = func(x.reshape(-1), np.repeat(owner, self.nodes.size))
-        f = f.reshape(a.size, self.nodes.size, -1)
-        value = np.einsum("ipc,p->ic", f, self.weights) * half[:, None]
-        c = np.abs(np.einsum("ipc,pt->itc", f, self.top_coefficients))
-        last = c[:, 2] + c[:, 3]  # |c_{n-2}| + |c_{n-1}|
-        before = c[:, 0] + c[:, 1]  # |c_{n-4}| + |c_{n-3}|
+        # Node-major abscissae: the values reshape to (n, I*C), and the rule and the
+        # Legendre coefficients are two matrix products over the node axis.
+        x = (0.5 * (a + b))[None, :] + self.nodes[:, None] * half[None, :]
+        f = func(x.reshape(-1), np.tile(owner, n))
+        n_comp = f.shape[1]
+        f = f.reshape(n, a.size * n_comp)
+        value = (self.weights @ f).reshape(a.size, n_comp) * half[:, None]
+        c = np.abs(self.top_coefficients @ f).reshape(4, a.size, n_comp)
+        last = c[2] + c[3]  # |c_{n-2}| + |c_{n-1}|
+        before = c[0] + c[1]  # |c_{n-4}| + |c_{n-3}|
         # Where the coefficients visibly decay (ratio r < DECAY_RATIO over two degrees),
         # the Gauss error, of the order of c_{2n} ~ last * r^((n+1)/2), is bounded by the
         # still conservative last * r^DECAY_POWER; elsewhere the plain null-rule value is
@@ -80,7 +102,7 @@ class _Rule:
 
 
 def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER,
-                       max_iterations=None, max_intervals=None):
+                       max_iterations=None, max_intervals=None, initial=None):
     """Integrate func over the union of initial intervals of each owner.
 
     Parameters
@@ -96,6 +118,10 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
         estimates (may depend on them, e.g. relative to the largest element of a tensor).
     order : int
         Gauss-Legendre points per interval.
+    initial : Intervals, optional
+        A partition already evaluated (``result.intervals`` of an earlier call with the
+        same func and order, e.g. a pilot run with max_iterations=1): refinement continues
+        from it and owner, a, b are ignored.
 
     Returns
     -------
@@ -107,10 +133,15 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
     owner = np.asarray(owner, dtype=np.intp)
     a = np.asarray(a, float)
     b = np.asarray(b, float)
-    keep = b > a
-    owner, a, b = owner[keep], a[keep], b[keep]
-    value, error = rule.apply(func, owner, a, b)
-    n_eval = a.size * order
+    if initial is None:
+        keep = b > a
+        owner, a, b = owner[keep], a[keep], b[keep]
+        value, error = rule.apply(func, owner, a, b)
+        n_eval = a.size * order
+    else:
+        owner, a, b = initial.owner, initial.a, initial.b
+        value, error = initial.value, initial.error
+        n_eval = 0
     refine = np.zeros(a.size, dtype=bool)
     converged = np.zeros(n_owners, dtype=bool)
 
@@ -150,7 +181,8 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
 
     estimate = _per_owner(value, owner, n_owners)
     total_error = _per_owner(error, owner, n_owners)
-    return QuadratureResult(estimate, total_error, converged, n_eval)
+    return QuadratureResult(estimate, total_error, converged, n_eval,
+                            Intervals(owner, a, b, value, error))
 
 
 def _per_owner(values, owner, n_owners):

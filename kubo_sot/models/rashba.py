@@ -60,6 +60,28 @@ def _pauli_combination(c0, cx, cy, cz):
     return out
 
 
+def _real_roots(coefficients, newton_steps=2):
+    """Real roots of quartics (rows of ``coefficients``, highest power first, leading one
+    non-zero), ascending and NaN-padded to (n, 4): eigenvalues of the companion matrices,
+    then Newton steps for full precision."""
+    monic = coefficients[:, 1:] / coefficients[:, :1]
+    n = monic.shape[0]
+    companion = np.zeros((n, 4, 4))
+    companion[:, 0, :] = -monic
+    companion[:, 1, 0] = companion[:, 2, 1] = companion[:, 3, 2] = 1.0
+    roots = np.linalg.eigvals(companion)
+    x = np.where(roots.imag == 0.0, roots.real, np.nan)
+    powers = np.arange(4, -1, -1)
+    for _ in range(newton_steps):
+        value = np.sum(coefficients[:, None, :] * x[..., None] ** powers, axis=-1)
+        slope = np.sum(coefficients[:, None, :-1] * powers[:-1] * x[..., None] ** (powers[:-1] - 1),
+                       axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(slope != 0.0, value / slope, 0.0)
+        x = x - step
+    return np.sort(x, axis=1)
+
+
 class _TwoBandExchangeRashba:
     """Shared part of the continuum and lattice models: H = eps(k) s_0 + b(k).s."""
 
@@ -212,13 +234,70 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
         k_gap = j / a if a > 0 else 0.0
         return k_e, k_gap
 
+    def _ray_projection(self, phi):
+        """p = M_x sin(phi) - M_y cos(phi): along the ray k (cos phi, sin phi) the field is
+        |b|^2 = alpha^2 k^2 - 2 alpha J p k + J^2."""
+        mx, my, _ = self.magnetization
+        phi = np.atleast_1d(np.asarray(phi, float))
+        return mx * np.sin(phi) - my * np.cos(phi)
+
+    def fermi_crossings(self, phi, fermi_energy):
+        """Radii where a band crosses mu along each ray, in closed form.
+
+        E_+-(k) = c k^2 +- |b(k)| = mu  <=>  (c k^2 - mu)^2 = |b|^2, the quartic
+        c^2 k^4 - (2 c mu + alpha^2) k^2 + 2 alpha J p k + mu^2 - J^2 = 0 (roots polished
+        by Newton steps); the band is the lower one where c k^2 > mu.
+
+        Returns
+        -------
+        radii, band, slope : (n_rays, 4) arrays
+            Crossing radii (nm^-1, ascending, NaN-padded), band index (0 lower, 1 upper)
+            and dE/dk there (eV nm).
+        """
+        c, a, j = self._kinetic, self.alpha, self.exchange
+        p = self._ray_projection(phi)
+        ones = np.ones_like(p)
+        coefficients = np.stack([c * c * ones, 0 * ones, -(2 * c * fermi_energy + a * a) * ones,
+                                 2 * a * j * p, (fermi_energy**2 - j * j) * ones], axis=1)
+        k = _real_roots(coefficients)
+        k = np.where(k >= 0, k, np.nan)
+        s = c * k * k - fermi_energy
+        band = np.where(s > 0, 0, 1)
+        norm = np.sqrt(a * a * k * k - 2 * a * j * p[:, None] * k + j * j)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = 2 * c * k + np.where(band == 0, -1.0, 1.0) * (a * a * k - a * j * p[:, None]) / norm
+        return k, band, slope
+
     def ray_breakpoints(self, phi, fermi_energy, energy_width):
+        """Fermi crossings (width energy_width / |dE/dk|), band extrema and the minimal gap
+        along each ray, in closed form (sampled when alpha = 0, where the quartics
+        degenerate).
+
+        Band extrema: dE_+-/dk = 0, squared, is the quartic
+        4 c^2 alpha^2 k^4 - 8 c^2 alpha J p k^3 + (4 c^2 J^2 - alpha^4) k^2
+        + 2 alpha^3 J p k - alpha^2 J^2 p^2 = 0;  the gap 2|b| is smallest at k = J p / alpha.
+        """
         k_e, k_gap = self._feature_radius(fermi_energy, energy_width)
         # Include the minimal-gap region only when it lies near the Fermi region; far in
         # the tail both bands are far above mu and the gap closing is invisible.
         k_max = 1.25 * (max(k_e, 1.2 * k_gap) if k_gap < 3 * k_e else k_e)
-        return sampled_ray_breakpoints(self.band_energies, phi, np.full(np.shape(phi), k_max),
-                                       fermi_energy, energy_width)
+        if self.alpha == 0.0:
+            return sampled_ray_breakpoints(self.band_energies, phi,
+                                           np.full(np.shape(phi), k_max), fermi_energy,
+                                           energy_width)
+        c, a, j = self._kinetic, self.alpha, self.exchange
+        p = self._ray_projection(phi)
+        crossing, _, slope = self.fermi_crossings(phi, fermi_energy)
+        width = energy_width / np.maximum(np.abs(slope), 1e-12)
+        ones = np.ones_like(p)
+        extrema = _real_roots(np.stack([4 * c * c * a * a * ones, -8 * c * c * a * j * p,
+                                        (4 * c * c * j * j - a**4) * ones,
+                                        2 * a**3 * j * p, -(a * j * p) ** 2], axis=1))
+        gap = (j * p / a)[:, None]
+        radii = np.concatenate([crossing, extrema, gap], axis=1)
+        widths = np.concatenate([width, np.full((p.size, 5), np.nan)], axis=1)
+        keep = (radii >= 0) & (radii <= k_max)
+        return np.where(keep, radii, np.nan), np.where(keep, widths, np.nan)
 
     def tail_start(self, phi, fermi_energy, energy_width):
         k_e, k_gap = self._feature_radius(fermi_energy, energy_width)
