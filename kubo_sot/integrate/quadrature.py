@@ -13,6 +13,7 @@ of the tolerance of their owner (error equidistribution), until every owner meet
 absolute tolerance in every component.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +24,10 @@ DECAY_RATIO = 0.25
 DECAY_POWER = 4
 MAX_ITERATIONS = 80
 MAX_INTERVALS = 400_000
-# Points per function call: bounds the memory of the integrand's temporaries.
-CHUNK_POINTS = 16_384
+# Points per function call: bounds the memory of the integrand's temporaries, and keeps
+# them small (~1 MB) so that they are reused from the heap rather than page-faulted anew
+# (16384 cost ~0.2 us per k-point more).
+CHUNK_POINTS = 2048
 
 
 @dataclass
@@ -101,6 +104,11 @@ class _Rule:
         return value, last * factor * (2.0 * half)[:, None]
 
 
+@functools.lru_cache(maxsize=4)
+def _rule(order):
+    return _Rule(order)
+
+
 def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER,
                        max_iterations=None, max_intervals=None, initial=None):
     """Integrate func over the union of initial intervals of each owner.
@@ -129,7 +137,7 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
     """
     max_iterations = MAX_ITERATIONS if max_iterations is None else max_iterations
     max_intervals = MAX_INTERVALS if max_intervals is None else max_intervals
-    rule = _Rule(order)
+    rule = _rule(order)
     owner = np.asarray(owner, dtype=np.intp)
     a = np.asarray(a, float)
     b = np.asarray(b, float)
@@ -186,7 +194,9 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
 
 
 def _per_owner(values, owner, n_owners):
-    """Sum of the interval values of each owner, (n_owners, C) (bincount: np.add.at is
-    several times slower)."""
-    return np.stack([np.bincount(owner, weights=v, minlength=n_owners) for v in values.T],
-                    axis=1).reshape(n_owners, values.shape[1])
+    """Sum of the interval values of each owner, (n_owners, C): one bincount over the
+    flat index owner * C + component (np.add.at is several times slower)."""
+    n_comp = values.shape[1]
+    flat = (owner[:, None] * n_comp + np.arange(n_comp)).reshape(-1)
+    return np.bincount(flat, weights=values.reshape(-1),
+                       minlength=n_owners * n_comp).reshape(n_owners, n_comp)
