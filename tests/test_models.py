@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import PARAMETER_POINTS, point_ids
 
 import kubo_sot
 from kubo_sot.constants import HBAR2_OVER_2ME
+from kubo_sot.models.base import sampled_ray_breakpoints
+from kubo_sot.observables.bands import band_data
 
 MODELS = [
     kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0.6, 0, 0.8)),
@@ -86,3 +89,41 @@ def test_models_are_immutable_and_keyword_only():
         m.alpha = 0.2
     with pytest.raises(TypeError):
         kubo_sot.RashbaFerromagnet(0.1, 0.1, (0, 0, 1))
+
+
+@pytest.mark.parametrize("point", PARAMETER_POINTS, ids=point_ids())
+def test_closed_form_fermi_crossings_against_sampling(point):
+    """The quartic-root Fermi crossings of the continuum model against sign changes of
+    E_n - mu on 1200 samples refined by bisection (models.base.sampled_ray_breakpoints),
+    with their widths Gamma / |dE/dk|; and the band occupations from them against those of
+    linear interpolation between 3000 samples, accurate to ~(1/3000)^2."""
+    _, kwargs, mu, gamma, _ = point
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
+    phi = np.linspace(0.05, 2 * np.pi, 17)
+    k_max = 1.25 * max(model._feature_radius(mu, gamma))
+    sampled, sampled_widths = sampled_ray_breakpoints(model.band_energies, phi,
+                                                      np.full(phi.size, k_max), mu, gamma)
+    radii, band, slope = model.fermi_crossings(phi, mu)
+    for i in range(phi.size):
+        # Crossings are the sampled breakpoints that carry a width.
+        expected = np.sort(sampled[i][np.isfinite(sampled_widths[i])])
+        found = np.sort(radii[i][np.isfinite(radii[i]) & (radii[i] <= k_max)])
+        assert found.size == expected.size
+        assert np.allclose(found, expected, rtol=1e-12, atol=1e-12)
+        energies = model.band_energies(found * np.cos(phi[i]), found * np.sin(phi[i]))
+        which = band[i][np.argsort(radii[i])][:found.size]
+        assert np.allclose(energies[np.arange(found.size), which], mu, atol=1e-12)
+    widths = model.ray_breakpoints(phi, mu, gamma)[1]
+    assert np.allclose(np.sort(widths[np.isfinite(widths)]),
+                       np.sort(sampled_widths[np.isfinite(sampled_widths)]), rtol=1e-6)
+    exact = band_data(model, mu)
+
+    class Sampled:  # the same bands without fermi_crossings: the sampled route
+        n_bands, isotropic = 2, model.isotropic
+        band_energies, tail_start = model.band_energies, model.tail_start
+        exchange, alpha = model.exchange, model.alpha
+    sampled_data = band_data(Sampled(), mu)
+    scale = max(exact.occupations)
+    assert np.allclose(exact.occupations, sampled_data.occupations, atol=1e-6 * scale)
+    assert np.allclose(exact.fermi_wavevectors, sampled_data.fermi_wavevectors,
+                       atol=1e-6 * max(exact.fermi_wavevectors))

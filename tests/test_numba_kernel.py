@@ -179,3 +179,34 @@ def test_module_imports_without_numba(monkeypatch):
     assert module.fused_integrand(model, 0.3, 0.01) is None
     with pytest.raises(ModuleNotFoundError, match=r"kubo_sot\[fast\]"):
         module.rashba_integrand_t0(0.5, 0.2, 0.0381, 0.1, 0.1, (0, 0, 1), 0.3, 0.01)
+
+
+@pytest.mark.parametrize("point", T0_POINTS, ids=[p[0] for p in T0_POINTS])
+def test_compiled_ray_sums_match_the_numpy_rule(point):
+    """The compiled Gauss-rule sums on radial intervals (tail map, Jacobian, |integrand|
+    columns, Legendre coefficients inside the kernel) against the numpy rule applied to
+    the numpy kernel's values, on the same initial intervals of 8 rays and after two
+    refinements: values and error estimates to rounding of the ray integrals of |F|."""
+    from kubo_sot.integrate import kspace
+    _, kwargs, mu, gamma, _ = point
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
+    compiled = kspace._with_magnitude(kubo_bastin_numba.fused_integrand(model, mu, gamma))
+    reference = kspace._with_magnitude(response_integrand(model, mu, ConstantBroadening(gamma),
+                                                          0.0, kernel="numpy"))
+    assert hasattr(compiled, "ray_rule_sums") and not hasattr(reference, "ray_rule_sums")
+    phi = np.linspace(0.1, 2 * np.pi, 8, endpoint=False)
+    fast = kspace.radial_integrals(model, compiled, phi, mu, gamma, 0.0, max_iterations=3)
+    slow = kspace.radial_integrals(model, reference, phi, mu, gamma, 0.0, max_iterations=3)
+    assert fast[2] == slow[2]  # the same k-points: same intervals refined
+    n = kubo_bastin_numba.N_COMPONENTS
+    magnitude = slow[0][:, n:]
+    # Rounding scale per tensor (a part may vanish identically, e.g. sigma's sea for
+    # in-plane M, leaving pure rounding of the other parts' size).
+    for group in (slice(0, 8), slice(8, n)):
+        scale = np.max(magnitude[:, group], axis=1, keepdims=True)
+        assert np.all(np.abs(fast[0][:, group] - slow[0][:, group]) <= PER_K_ROUNDING * scale)
+        assert np.all(np.abs(fast[0][:, n:][:, group] - magnitude[:, group])
+                      <= PER_K_ROUNDING * scale)
+        # Estimates from Legendre coefficients, which are themselves rounding where resolved.
+        assert np.all(np.abs(fast[1][:, group] - slow[1][:, group])
+                      <= 1e-6 * slow[1][:, group] + PER_K_ROUNDING * scale)

@@ -106,9 +106,17 @@ def radial_integrals(model, integrand, phi, fermi_energy, energy_width, ray_tole
         jacobian = np.where(in_tail, k * k_end[o] / (t * t), k)
         return integrand(k * cos[o], k * sin[o]) * jacobian[:, None]
 
+    sums = None
+    if hasattr(integrand, "ray_rule_sums"):  # compiled: the same sums without F's values
+        rays = (np.ascontiguousarray(cos), np.ascontiguousarray(sin),
+                np.ascontiguousarray(k_end, dtype=float), np.ascontiguousarray(infinite))
+
+        def sums(o, lo, hi, rule):
+            return integrand.ray_rule_sums(np.ascontiguousarray(o, dtype=np.intp), lo, hi,
+                                           rays, rule)
     kwargs = {} if max_iterations is None else {"max_iterations": max_iterations}
     res = adaptive_integrate(func, owner, a, b, phi.size, lambda est: ray_tolerance,
-                             initial=initial, **kwargs)
+                             initial=initial, sums=sums, **kwargs)
     return res.estimate, res.error, res.n_evaluations, res.intervals
 
 
@@ -190,8 +198,14 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     return result(res.estimate[0], res.error[0, :n_components])
 
 
-def _with_magnitude(values):
-    return np.concatenate([values, np.abs(values)], axis=1)
+def _with_magnitude(integrand):
+    """The integrand followed by its absolute value, (P, 2C)."""
+    def both(kx, ky):
+        values = integrand(kx, ky)
+        return np.concatenate([values, np.abs(values)], axis=1)
+    if hasattr(integrand, "ray_rule_sums"):
+        both.ray_rule_sums = functools.partial(integrand.ray_rule_sums, magnitude=True)
+    return both
 
 
 def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_jobs=1):
@@ -227,7 +241,7 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
     # the |integrand| columns), so no k-point is evaluated twice.
     n = integrand(np.array([0.1]), np.array([0.0])).shape[1]
     partitions = {}
-    pilot = _polar(model, lambda kx, ky: _with_magnitude(integrand(kx, ky)), fermi_energy,
+    pilot = _polar(model, _with_magnitude(integrand), fermi_energy,
                    energy_width, np.full(2 * n, np.inf), n_jobs,
                    radial_iterations=1, angular_iterations=1, partitions=partitions,
                    record=True)

@@ -68,7 +68,7 @@ class _Rule:
         top = vander[:, -4:] * self.weights[:, None] * (np.arange(order - 4, order) + 0.5)
         self.top_coefficients = np.ascontiguousarray(top.T)  # (4, order)
 
-    def apply(self, func, owner, a, b):
+    def apply(self, func, owner, a, b, sums=None):
         """Values and error estimates on intervals [a, b] (vectorized over intervals).
 
         The intervals are processed in blocks of about CHUNK_POINTS abscissae, so that the
@@ -76,21 +76,25 @@ class _Rule:
         whatever the number of intervals; only the per-interval results are kept.
         """
         block = max(CHUNK_POINTS // self.nodes.size, 1)
-        parts = [self._apply_block(func, owner[i:i + block], a[i:i + block], b[i:i + block])
-                 for i in range(0, a.size, block)]
+        parts = [self._apply_block(func, owner[i:i + block], a[i:i + block], b[i:i + block],
+                                   sums) for i in range(0, a.size, block)]
         return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
 
-    def _apply_block(self, func, owner, a, b):
-        n = self.nodes.size
+    def _apply_block(self, func, owner, a, b, sums):
         half = 0.5 * (b - a)
-        # Node-major abscissae: the values reshape to (n, I*C), and the rule and the
-        # Legendre coefficients are two matrix products over the node axis.
-        x = (0.5 * (a + b))[None, :] + self.nodes[:, None] * half[None, :]
-        f = func(x.reshape(-1), np.tile(owner, n))
-        n_comp = f.shape[1]
-        f = f.reshape(n, a.size * n_comp)
-        value = (self.weights @ f).reshape(a.size, n_comp) * half[:, None]
-        c = np.abs(self.top_coefficients @ f).reshape(4, a.size, n_comp)
+        if sums is None:
+            # Node-major abscissae: the values reshape to (n, I*C), and the rule and the
+            # Legendre coefficients are two matrix products over the node axis.
+            n = self.nodes.size
+            x = (0.5 * (a + b))[None, :] + self.nodes[:, None] * half[None, :]
+            f = func(x.reshape(-1), np.tile(owner, n))
+            n_comp = f.shape[1]
+            f = f.reshape(n, a.size * n_comp)
+            value = (self.weights @ f).reshape(a.size, n_comp) * half[:, None]
+            c = np.abs(self.top_coefficients @ f).reshape(4, a.size, n_comp)
+        else:
+            value, c = sums(owner, a, b, self)
+            c = np.abs(c)
         last = c[2] + c[3]  # |c_{n-2}| + |c_{n-1}|
         before = c[0] + c[1]  # |c_{n-4}| + |c_{n-3}|
         # Where the coefficients visibly decay (ratio r < DECAY_RATIO over two degrees),
@@ -101,7 +105,10 @@ class _Rule:
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(before > 0, last / before, 1.0)
         factor = np.where(r < DECAY_RATIO, r**DECAY_POWER, 1.0)
-        return value, last * factor * (2.0 * half)[:, None]
+        error = last * factor * (2.0 * half)[:, None]
+        if error.shape[1] < value.shape[1]:  # value columns without coefficients: exact
+            error = np.pad(error, ((0, 0), (0, value.shape[1] - error.shape[1])))
+        return value, error
 
 
 @functools.lru_cache(maxsize=4)
@@ -110,7 +117,7 @@ def _rule(order):
 
 
 def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER,
-                       max_iterations=None, max_intervals=None, initial=None):
+                       max_iterations=None, max_intervals=None, initial=None, sums=None):
     """Integrate func over the union of initial intervals of each owner.
 
     Parameters
@@ -130,6 +137,11 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
         A partition already evaluated (``result.intervals`` of an earlier call with the
         same func and order, e.g. a pilot run with max_iterations=1): refinement continues
         from it and owner, a, b are ignored.
+    sums : callable, optional
+        ``sums(owner, a, b, rule) -> (value (I, C'), coefficients (4, I, C))``: the rule's
+        weighted sums of func on the intervals computed without returning its values (a
+        compiled kernel); value columns beyond C are integrated without error estimate.
+        func is then not called.
 
     Returns
     -------
@@ -144,7 +156,7 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
     if initial is None:
         keep = b > a
         owner, a, b = owner[keep], a[keep], b[keep]
-        value, error = rule.apply(func, owner, a, b)
+        value, error = rule.apply(func, owner, a, b, sums)
         n_eval = a.size * order
     else:
         owner, a, b = initial.owner, initial.a, initial.b
@@ -160,7 +172,7 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
             both_o = np.concatenate([o, o])
             both_a = np.concatenate([lo, mid])
             both_b = np.concatenate([mid, hi])
-            child, child_error = rule.apply(func, both_o, both_a, both_b)
+            child, child_error = rule.apply(func, both_o, both_a, both_b, sums)
             n_eval += both_a.size * order
             stay = ~refine
             owner = np.concatenate([owner[stay], both_o])

@@ -117,80 +117,142 @@ def _pole_pair(z_n, z_m, fermi_energy, p_n, p_m):
             term *= ratio2
             power *= w2
         return rr / s**2, d * (ss / s**3)
-    log_difference = cmath.log(fermi_energy - z_m) - cmath.log(fermi_energy - z_n)
+    # One log of the ratio: both mu - z lie in the upper half plane (Im = Gamma > 0), so
+    # their arguments differ by less than pi and the principal branches agree.
+    log_difference = cmath.log((fermi_energy - z_m) / (fermi_energy - z_n))
     return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
+
+
+@_compiled
+def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma,
+                     work, out):
+    """Fill ``out`` (26,) with the packed integrand at one k-point; ``work`` from _work()."""
+    vectors, ops, vel, surface_ra, surface_rr, sea, energies, p1 = work
+    eps, bx, by, bz = _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz)
+    norm = math.sqrt(bx * bx + by * by + bz * bz)
+    energies[0] = eps - norm
+    energies[1] = eps + norm
+    _eigenvectors(bx, by, bz, vectors)
+    _spin_elements(1.0, 0.0, 0.0, vectors, ops[2])
+    _spin_elements(0.0, 1.0, 0.0, vectors, ops[3])
+    _spin_elements(0.0, 0.0, 1.0, vectors, ops[4])
+    # hbar v_x = 2 c k_x s_0 - alpha s_y and hbar v_y = 2 c k_y s_0 + alpha s_x, built
+    # from the spin elements: the s_0 part is exactly diagonal (the reference's
+    # transform leaves rounding of order 2 c k eps off the diagonal).
+    for n in range(2):
+        for m in range(2):
+            diagonal = 1.0 if n == m else 0.0
+            vel[0, n, m] = 2.0 * kinetic * qx * diagonal - alpha * ops[3, n, m]
+            vel[1, n, m] = 2.0 * kinetic * qy * diagonal + alpha * ops[2, n, m]
+            ops[0, n, m] = -vel[0, n, m]
+            ops[1, n, m] = -vel[1, n, m]
+
+    for n in range(2):
+        p1[n] = 1.0 / complex(fermi_energy - energies[n], gamma)  # P_1(E_n - i Gamma)
+    for n in range(2):
+        for m in range(2):
+            # Int (-f') G^R_m G^A_n = P_1(z_m) conj(P_1(z_n)) at T = 0.
+            surface_ra[n, m] = p1[m] * p1[n].conjugate()
+        # Equal poles: the midpoint series reduces to its first term P_2 = P_1^2, and
+        # the sea weight carries the factor E_n - E_n = 0.
+        surface_rr[n, n] = p1[n] * p1[n]
+        sea[n, n] = 0.0
+    rr, sea_01 = _pole_pair(complex(energies[0], -gamma), complex(energies[1], -gamma),
+                            fermi_energy, p1[0], p1[1])
+    # Symmetric in (n, m); the sea weight is antisymmetric through its E_m - E_n.
+    surface_rr[0, 1] = surface_rr[1, 0] = rr
+    sea[0, 1] = sea_01
+    sea[1, 0] = -sea_01
+
+    # surface_a = -Re sum B_nm V_mn ra_nm, surface_b = +Re ... rr, sea = -Re ... sea.
+    for k in range(5):
+        for j in range(2):
+            total_a = 0.0
+            total_b = 0.0
+            total_sea = 0.0
+            for n in range(2):
+                for m in range(2):
+                    product = ops[k, n, m] * vel[j, m, n]
+                    total_a -= (product * surface_ra[n, m]).real
+                    total_b += (product * surface_rr[n, m]).real
+                    total_sea -= (product * sea[n, m]).real
+            if k < 2:
+                out[2 * k + j] = total_a + total_b
+                out[4 + 2 * k + j] = total_sea
+            else:
+                out[8 + 2 * (k - 2) + j] = total_a
+                out[14 + 2 * (k - 2) + j] = total_b
+                out[20 + 2 * (k - 2) + j] = total_sea
+
+
+@_compiled
+def _work():
+    """Work arrays of _integrand_point, allocated once per loop.  ops[k] = <n|B_k|m> for
+    B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z); vel[j] = <n|hbar v_j|m>."""
+    return (np.empty((2, 2), np.complex128), np.empty((5, 2, 2), np.complex128),
+            np.empty((2, 2, 2), np.complex128), np.empty((2, 2), np.complex128),
+            np.empty((2, 2), np.complex128), np.empty((2, 2), np.complex128),
+            np.empty(2), np.empty(2, np.complex128))
 
 
 @_compiled
 def _integrand_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma, out):
     """Fill ``out`` (P, 26) with the packed integrand at the k-points (kx, ky)."""
-    vectors = np.empty((2, 2), np.complex128)
-    # Work arrays reused at every k.  ops[k] = <n|B_k|m> for
-    # B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z); vel[j] = <n|hbar v_j|m>.
-    ops = np.empty((5, 2, 2), np.complex128)
-    vel = np.empty((2, 2, 2), np.complex128)
-    surface_ra = np.empty((2, 2), np.complex128)
-    surface_rr = np.empty((2, 2), np.complex128)
-    sea = np.empty((2, 2), np.complex128)
-    energies = np.empty(2)
-    p1 = np.empty(2, np.complex128)
+    work = _work()
     for i in range(kx.shape[0]):
-        qx, qy = kx[i], ky[i]
-        eps, bx, by, bz = _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz)
-        norm = math.sqrt(bx * bx + by * by + bz * bz)
-        energies[0] = eps - norm
-        energies[1] = eps + norm
-        _eigenvectors(bx, by, bz, vectors)
-        _spin_elements(1.0, 0.0, 0.0, vectors, ops[2])
-        _spin_elements(0.0, 1.0, 0.0, vectors, ops[3])
-        _spin_elements(0.0, 0.0, 1.0, vectors, ops[4])
-        # hbar v_x = 2 c k_x s_0 - alpha s_y and hbar v_y = 2 c k_y s_0 + alpha s_x, built
-        # from the spin elements: the s_0 part is exactly diagonal (the reference's
-        # transform leaves rounding of order 2 c k eps off the diagonal).
-        for n in range(2):
-            for m in range(2):
-                diagonal = 1.0 if n == m else 0.0
-                vel[0, n, m] = 2.0 * kinetic * qx * diagonal - alpha * ops[3, n, m]
-                vel[1, n, m] = 2.0 * kinetic * qy * diagonal + alpha * ops[2, n, m]
-                ops[0, n, m] = -vel[0, n, m]
-                ops[1, n, m] = -vel[1, n, m]
+        _integrand_point(kx[i], ky[i], kinetic, alpha, exchange, mx, my, mz, fermi_energy,
+                         gamma, work, out[i])
 
-        for n in range(2):
-            p1[n] = 1.0 / complex(fermi_energy - energies[n], gamma)  # P_1(E_n - i Gamma)
-        for n in range(2):
-            for m in range(2):
-                # Int (-f') G^R_m G^A_n = P_1(z_m) conj(P_1(z_n)) at T = 0.
-                surface_ra[n, m] = p1[m] * p1[n].conjugate()
-            # Equal poles: the midpoint series reduces to its first term P_2 = P_1^2, and
-            # the sea weight carries the factor E_n - E_n = 0.
-            surface_rr[n, n] = p1[n] * p1[n]
-            sea[n, n] = 0.0
-        rr, sea_01 = _pole_pair(complex(energies[0], -gamma), complex(energies[1], -gamma),
-                                fermi_energy, p1[0], p1[1])
-        # Symmetric in (n, m); the sea weight is antisymmetric through its E_m - E_n.
-        surface_rr[0, 1] = surface_rr[1, 0] = rr
-        sea[0, 1] = sea_01
-        sea[1, 0] = -sea_01
 
-        # surface_a = -Re sum B_nm V_mn ra_nm, surface_b = +Re ... rr, sea = -Re ... sea.
-        for k in range(5):
-            for j in range(2):
-                total_a = 0.0
-                total_b = 0.0
-                total_sea = 0.0
-                for n in range(2):
-                    for m in range(2):
-                        product = ops[k, n, m] * vel[j, m, n]
-                        total_a -= (product * surface_ra[n, m]).real
-                        total_b += (product * surface_rr[n, m]).real
-                        total_sea -= (product * sea[n, m]).real
-                if k < 2:
-                    out[i, 2 * k + j] = total_a + total_b
-                    out[i, 4 + 2 * k + j] = total_sea
-                else:
-                    out[i, 8 + 2 * (k - 2) + j] = total_a
-                    out[i, 14 + 2 * (k - 2) + j] = total_b
-                    out[i, 20 + 2 * (k - 2) + j] = total_sea
+@_compiled
+def _ray_rule_loop(owner, a, b, cos, sin, k_end, infinite, nodes, weights, top,
+                   kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma,
+                   value, coefficients):
+    """Gauss-rule sums of the integrand on radial intervals, without storing its values.
+
+    Interval i = [a_i, b_i] of ray owner[i] (direction cos, sin) in the radial coordinate x
+    of :func:`kubo_sot.integrate.kspace.radial_integrals`: k = x, or in the tail (infinite
+    ray, x > k_end) k = k_end / t with t = k_end + 1 - x; the integrand is k F(k) times the
+    Jacobian dk/dx.  value[i] = half-width * sum_p w_p g(x_p) (and, when value has 52
+    columns, the same sum of |g| after the 26 values); coefficients[:, i] = sum_p
+    top[:, p] g(x_p).
+    """
+    n_comp = 26
+    magnitude = value.shape[1] > n_comp
+    work = _work()
+    row = np.empty(n_comp)
+    value[:] = 0.0
+    coefficients[:] = 0.0
+    for i in range(a.shape[0]):
+        o = owner[i]
+        half = 0.5 * (b[i] - a[i])
+        mid = 0.5 * (a[i] + b[i])
+        for p in range(nodes.shape[0]):
+            x = mid + half * nodes[p]
+            if infinite[o] and x > k_end[o]:
+                t = k_end[o] + 1.0 - x
+                k = k_end[o] / t
+                jacobian = k * k_end[o] / (t * t)
+            else:
+                k = x
+                jacobian = k
+            _integrand_point(k * cos[o], k * sin[o], kinetic, alpha, exchange, mx, my, mz,
+                             fermi_energy, gamma, work, row)
+            # Contiguous inner loops over the components (vectorized by the compiler).
+            for c in range(n_comp):
+                row[c] *= jacobian
+            w = weights[p]
+            for c in range(n_comp):
+                value[i, c] += w * row[c]
+            if magnitude:
+                for c in range(n_comp):
+                    value[i, n_comp + c] += w * abs(row[c])
+            for j in range(top.shape[0]):
+                t_jp = top[j, p]
+                for c in range(n_comp):
+                    coefficients[j, i, c] += t_jp * row[c]
+        for c in range(value.shape[1]):
+            value[i, c] *= half
 
 
 def applies(model):
@@ -306,4 +368,19 @@ def fused_integrand(model, fermi_energy, gamma):
 
     def integrand(kx, ky):
         return rashba_integrand_t0(kx, ky, *parameters)
+
+    c, alpha, exchange, (mx, my, mz) = (parameters[0], parameters[1], parameters[2],
+                                        parameters[3])
+    scalars = (float(c), float(alpha), float(exchange), float(mx), float(my), float(mz),
+               float(fermi_energy), float(gamma))
+
+    def ray_rule_sums(owner, a, b, rays, rule, magnitude=False):
+        """Compiled Gauss-rule sums on radial intervals (see ``_ray_rule_loop``)."""
+        value = np.empty((a.size, 2 * N_COMPONENTS if magnitude else N_COMPONENTS))
+        coefficients = np.empty((rule.top_coefficients.shape[0], a.size, N_COMPONENTS))
+        _ray_rule_loop(owner, a, b, *rays, rule.nodes, rule.weights, rule.top_coefficients,
+                       *scalars, value, coefficients)
+        return value, coefficients
+
+    integrand.ray_rule_sums = ray_rule_sums
     return integrand

@@ -71,11 +71,11 @@ def _real_roots(coefficients, newton_steps=2):
     companion[:, 1, 0] = companion[:, 2, 1] = companion[:, 3, 2] = 1.0
     roots = np.linalg.eigvals(companion)
     x = np.where(roots.imag == 0.0, roots.real, np.nan)
-    powers = np.arange(4, -1, -1)
     for _ in range(newton_steps):
-        value = np.sum(coefficients[:, None, :] * x[..., None] ** powers, axis=-1)
-        slope = np.sum(coefficients[:, None, :-1] * powers[:-1] * x[..., None] ** (powers[:-1] - 1),
-                       axis=-1)
+        value, slope = np.zeros_like(x), np.zeros_like(x)
+        for c in coefficients.T:  # Horner for the quartic and its derivative
+            slope = slope * x + value
+            value = value * x + c[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(slope != 0.0, value / slope, 0.0)
         x = x - step
