@@ -130,33 +130,34 @@ def many_fermi_energies():
 
 
 def joblib_speedup():
-    """Serial vs 2 joblib workers on batches of 64 points (M along z: ~5 ms per point;
-    M in-plane: ~60 ms).  'cold' includes starting the worker processes (about a second:
+    """Serial vs 2 joblib workers on batches of 64 points (M along z: ~1.5 ms per point;
+    M in-plane: ~15 ms).  'cold' includes starting the worker processes (about a second:
     importing numpy, scipy, numba), 'warm' reuses them, as every later sweep of a session
-    does (joblib keeps its loky executor)."""
+    does (joblib keeps its loky executor).  Warm and serial times are medians of 3 runs
+    (a 64-point batch of light points takes only ~0.1 s)."""
+    from joblib.externals.loky import get_reusable_executor
+
     from kubo_sot.sweep import sweep
+
+    def timed(**kwargs):
+        t = time.perf_counter()
+        sweep(base, grid, **kwargs)
+        return time.perf_counter() - t
+
     out = {}
     for label, m in (("z_64_points", (0, 0, 1)), ("in_plane_64_points", (1, 0, 0))):
         base = dict(alpha=0.1, exchange=0.1, magnetization=m, broadening=0.01, rtol=1e-6)
         grid = {"fermi_energy": list(np.linspace(0.0, 0.5, 64))}
         sweep(base, {"fermi_energy": [0.1]}, backend="serial")  # load compiled kernels
-        t = time.perf_counter()
-        sweep(base, grid, backend="serial")
-        t1 = time.perf_counter() - t
-        timings = {}
-        for state in ("cold", "warm"):
-            if state == "cold":
-                from joblib.externals.loky import get_reusable_executor
-                get_reusable_executor().shutdown(wait=True)
-            t = time.perf_counter()
-            sweep(base, grid, backend="joblib", n_jobs=2)
-            timings[state] = time.perf_counter() - t
-        out[label] = {"serial_s": t1, "two_workers_cold_s": timings["cold"],
-                      "two_workers_warm_s": timings["warm"],
-                      "speedup_cold": t1 / timings["cold"], "speedup_warm": t1 / timings["warm"]}
-        print(f"joblib 2 workers, {label}: {t1 / timings['cold']:.2f}x cold, "
-              f"{t1 / timings['warm']:.2f}x warm (serial {t1:.2f} s, cold "
-              f"{timings['cold']:.2f} s, warm {timings['warm']:.2f} s)", flush=True)
+        serial = statistics.median(timed(backend="serial") for _ in range(3))
+        get_reusable_executor().shutdown(wait=True)
+        cold = timed(backend="joblib", n_jobs=2)
+        warm = statistics.median(timed(backend="joblib", n_jobs=2) for _ in range(3))
+        out[label] = {"serial_s": serial, "two_workers_cold_s": cold,
+                      "two_workers_warm_s": warm, "speedup_cold": serial / cold,
+                      "speedup_warm": serial / warm}
+        print(f"joblib 2 workers, {label}: {serial / cold:.2f}x cold, {serial / warm:.2f}x "
+              f"warm (serial {serial:.2f} s, cold {cold:.2f} s, warm {warm:.2f} s)", flush=True)
     return out
 
 

@@ -8,6 +8,7 @@ Both write H = eps(k) s_0 + b(k).s; the lower band (majority, spin along +M) is
 eps - |b|.  Conventions: CONVENTIONS.md section 2.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,6 +81,24 @@ def _real_roots(coefficients, newton_steps=2):
             step = np.where(slope != 0.0, value / slope, 0.0)
         x = x - step
     return np.sort(x, axis=1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _lower_band_minimum(c, a, j, m_par, mz):
+    """Minimum over s of c (s/a)^2 - sqrt((s + J M_par)^2 + (J M_z)^2) (see band_bottom)."""
+    if a == 0.0:
+        return -j
+
+    def lower(s):
+        return c * (s / a) ** 2 - np.sqrt((s + j * m_par) ** 2 + (j * mz) ** 2)
+    # The minimum is at |s| <= alpha^2 / (2c) + J (where the parabola outgrows the root).
+    s_max = a * a / (2 * c) + 2 * j + 1e-12
+    s = np.linspace(-s_max, s_max, 4001)
+    i = int(np.argmin(lower(s)))
+    lo, hi = s[max(i - 1, 0)], s[min(i + 1, s.size - 1)]
+    best = minimize_scalar(lower, bounds=(lo, hi), method="bounded",
+                           options={"xatol": 1e-14 * max(s_max, 1.0)})
+    return float(min(best.fun, lower(s[i])))
 
 
 class _TwoBandExchangeRashba:
@@ -186,22 +205,11 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
 
         The minimum lies on the line q = alpha (k x z) = -s M_par/|M_par|, along which
         E_-(s) = (hbar^2/2m)(s/alpha)^2 - sqrt((s + J|M_par|)^2 + J^2 M_z^2).
+        Cached by parameters: a sweep validates and evaluates many points of one model.
         """
-        c, a, j = self._kinetic, self.alpha, self.exchange
-        m_par = float(np.hypot(*self.magnetization[:2]))
-        mz = self.magnetization[2]
-        if a == 0.0:
-            return -j
-        def lower(s):
-            return c * (s / a) ** 2 - np.sqrt((s + j * m_par) ** 2 + (j * mz) ** 2)
-        # The minimum is at |s| <= alpha^2 / (2c) + J (where the parabola outgrows the root).
-        s_max = a * a / (2 * c) + 2 * j + 1e-12
-        s = np.linspace(-s_max, s_max, 4001)
-        i = int(np.argmin(lower(s)))
-        lo, hi = s[max(i - 1, 0)], s[min(i + 1, s.size - 1)]
-        best = minimize_scalar(lower, bounds=(lo, hi), method="bounded",
-                               options={"xatol": 1e-14 * max(s_max, 1.0)})
-        return float(min(best.fun, lower(s[i])))
+        return _lower_band_minimum(self._kinetic, self.alpha, self.exchange,
+                                   float(np.hypot(*self.magnetization[:2])),
+                                   float(self.magnetization[2]))
 
     @property
     def isotropic(self):

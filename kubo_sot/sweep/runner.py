@@ -20,6 +20,25 @@ def _task(index, spec, model_factory):
     return index, evaluate_point(spec, model_factory)
 
 
+# joblib tasks per worker: each task is a chunk of points, so that light points (~1 ms)
+# are not dominated by the ~1 ms round trip of a task; several chunks per worker keep
+# the load balanced.
+CHUNKS_PER_WORKER = 4
+
+
+def _chunk_task(indices, specs, keys, model_factory, store):
+    """Evaluate a chunk of points; with a store, each is written there as soon as it is
+    finished (from the worker), so an interrupted chunk loses no finished point."""
+    db = PointStore(store, clean=False) if store is not None else None
+    out = []
+    for index, spec, key in zip(indices, specs, keys):
+        result = evaluate_point(spec, model_factory)
+        if db is not None:
+            db.put(key, spec, result)
+        out.append((index, result))
+    return out
+
+
 def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="serial",
           n_jobs=1, client=None, scheduler=None, store=None, model_factory=None,
           progress=False):
@@ -81,9 +100,10 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
     n_reused = len(specs) - len(todo)
 
     bar = _progress_bar(len(specs), n_reused, progress)
-    for index, result in _run(todo, specs, backend, n_jobs, client, scheduler, model_factory):
+    for index, result, stored in _run(todo, specs, keys, backend, n_jobs, client, scheduler,
+                                      model_factory, store):
         results[index] = result
-        if db is not None:
+        if db is not None and not stored:
             db.put(keys[index], specs[index], result)
         if bar is not None:
             bar.update(1)
@@ -105,19 +125,27 @@ def _progress_bar(total, done, enabled):
     return tqdm(total=total, initial=done, unit="point", desc="kubo_sot sweep")
 
 
-def _run(todo, specs, backend, n_jobs, client, scheduler, model_factory):
-    """Yield (index, result) as points finish, in any order."""
+def _run(todo, specs, keys, backend, n_jobs, client, scheduler, model_factory, store):
+    """Yield (index, result, stored) as points finish, in any order; ``stored`` tells
+    whether the worker has already written the point to the store."""
     if not todo:
         return
     if backend == "serial":
         for i in todo:
-            yield _task(i, specs[i], model_factory)
+            yield (*_task(i, specs[i], model_factory), False)
     elif backend == "joblib":
-        from joblib import Parallel, delayed, parallel_config
+        import numpy as np
+        from joblib import Parallel, cpu_count, delayed, parallel_config
+        workers = cpu_count() if n_jobs == -1 else n_jobs
+        chunks = np.array_split(np.array(todo), min(len(todo), CHUNKS_PER_WORKER * workers))
         # One BLAS/OpenMP thread per worker so that n_jobs workers fill n_jobs cores.
         with parallel_config(backend="loky", inner_max_num_threads=1):
-            yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(_task)(i, specs[i], model_factory) for i in todo)
+            for done in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    delayed(_chunk_task)(c.tolist(), [specs[i] for i in c],
+                                         [keys[i] for i in c], model_factory, store)
+                    for c in chunks):
+                for index, result in done:
+                    yield index, result, store is not None
     else:
         try:
             from distributed import Client, as_completed
@@ -134,7 +162,7 @@ def _run(todo, specs, backend, n_jobs, client, scheduler, model_factory):
             futures = [client.submit(_task, i, specs[i], model_factory, pure=False)
                        for i in todo]
             for future in as_completed(futures):
-                yield future.result()
+                yield (*future.result(), False)
         finally:
             if own:
                 client.close()

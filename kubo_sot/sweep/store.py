@@ -14,7 +14,8 @@ from pathlib import Path
 from .. import __version__
 
 #: Bump when a change of the numerics changes results (invalidates stored points).
-NUMERICS_VERSION = "2"  # 2: r^4 quadrature estimate, three-ray isotropic rule
+NUMERICS_VERSION = "3"  # 2: r^4 quadrature estimate, three-ray isotropic rule; 3: grading
+# 2.5^s around crossings, closed-form breakpoints, main run continues the pilot's mesh
 
 
 def point_key(spec):
@@ -26,11 +27,12 @@ def point_key(spec):
 class PointStore:
     """Finished points of sweeps in a directory (created if needed)."""
 
-    def __init__(self, path):
+    def __init__(self, path, clean=True):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        for leftover in self.path.glob("*.tmp"):  # from a run killed mid-write
-            leftover.unlink()
+        if clean:  # the sweep's own store, not a worker's handle on it
+            for leftover in self.path.glob("*.tmp"):  # from a run killed mid-write
+                leftover.unlink()
 
     def _file(self, key):
         return self.path / f"{key}.json"
