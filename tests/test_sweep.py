@@ -210,3 +210,36 @@ def test_sweep_with_white_noise_and_vertex_corrections(tmp_path):
         kubo_sot.sweep({**base, "disorder": "constant_gamma"}, grid)
     with pytest.raises(ParameterError, match="disorder = 'gaussian' is not one of"):
         kubo_sot.sweep({**base, "disorder": "gaussian"}, grid)
+
+
+def test_joblib_chunk_stores_each_point_when_finished(tmp_path, monkeypatch):
+    """A joblib task evaluates a chunk of points; each is in the store as soon as it is
+    finished, so a chunk interrupted at its third point keeps the first two."""
+    from kubo_sot.sweep.grid import expand
+    from kubo_sot.sweep.store import PointStore, point_key
+    _, specs = expand(BASE, {"fermi_energy": [0.1, 0.2, 0.3, 0.4]}, None)
+    keys = [point_key(s) for s in specs]
+    calls = []
+
+    def evaluate(spec, factory=None):
+        calls.append(spec["fermi_energy"])
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed")
+        return {"fermi_energy": spec["fermi_energy"]}
+
+    monkeypatch.setattr(runner, "evaluate_point", evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        runner._chunk_task([0, 1, 2, 3], specs, keys, None, str(tmp_path))
+    store = PointStore(tmp_path)
+    assert store.keys() == set(keys[:2])
+    assert store.get(keys[1]) == {"fermi_energy": specs[1]["fermi_energy"]}
+
+
+def test_joblib_sweep_with_store_writes_every_point_once(tmp_path):
+    grid = {"fermi_energy": [0.1, 0.2, 0.3, 0.4, 0.5]}
+    ds = kubo_sot.sweep(BASE, grid, backend="joblib", n_jobs=2, store=tmp_path)
+    assert ds.attrs["points_computed"] == 5 and len(_store_files(tmp_path)) == 5
+    again = kubo_sot.sweep(BASE, grid, backend="serial", store=tmp_path)
+    assert again.attrs["points_reused"] == 5
+    for name in ds.data_vars:
+        assert np.array_equal(ds[name].values, again[name].values, equal_nan=True), name
