@@ -7,7 +7,7 @@ import pytest
 
 from conftest import PARAMETER_POINTS, TENSORS
 import kubo_sot
-from kubo_sot import ConvergenceError, ConvergenceWarning
+from kubo_sot import ConvergenceError, ConvergenceWarning, ParameterError
 
 # A representative subset for the expensive convergence studies: in-plane and tilted M,
 # weak and strong Rashba, T > 0.
@@ -150,3 +150,34 @@ def test_isotropic_three_ray_rule_equals_adaptive_angular_panels(magnetization, 
             a, b = getattr(three, name), getattr(panels, name)
             scale = np.max(np.abs(b.total))
             assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-12 * scale)
+
+
+def test_arrays_of_fermi_energies_broadenings_temperatures():
+    """Array arguments broadcast; each element is the scalar call's result (same numbers),
+    serially and on 2 joblib workers."""
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0.6, 0, 0.8))
+    mu, gamma = np.array([0.05, 0.3]), np.array([[0.01], [0.02]])
+    for n_jobs in (1, 2):
+        out = kubo_sot.linear_response(model, mu, gamma, rtol=1e-4, n_jobs=n_jobs)
+        assert out.shape == (2, 2)
+        for i, j in np.ndindex(2, 2):
+            one = kubo_sot.linear_response(model, mu[j], gamma[i, 0], rtol=1e-4)
+            for name in ("conductivity", "spin_density", "torkance"):
+                for part in ("total", "fermi_surface", "fermi_sea", "error"):
+                    assert np.array_equal(getattr(getattr(out[i, j], name), part),
+                                          getattr(getattr(one, name), part))
+    warm = kubo_sot.linear_response(model, 0.3, 0.02, temperature=[0.0, 300.0], rtol=1e-3)
+    assert [r.provenance["temperature_K"] for r in warm] == [0.0, 300.0]
+
+
+def test_array_with_one_bad_point_fails_before_computing(monkeypatch):
+    from kubo_sot.observables import response
+    monkeypatch.setattr(response, "integrate_kspace",
+                        lambda *a, **k: pytest.fail("computed before checking every point"))
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    with pytest.raises(ParameterError, match="broadening"):
+        kubo_sot.linear_response(model, [0.1, 0.2, 0.3], [0.01, 0.01, -0.01])
+    with pytest.raises(ParameterError, match="broadcast"):
+        kubo_sot.linear_response(model, [0.1, 0.2], [0.01, 0.02, 0.03])
+    with pytest.raises(ParameterError, match="vertex_corrections"):
+        kubo_sot.linear_response(model, [0.1, 0.2], 0.01, vertex_corrections=True)

@@ -183,22 +183,27 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     ----------
     model : BandModel
         e.g. :class:`kubo_sot.RashbaFerromagnet`.
-    fermi_energy : float
+    fermi_energy : float or array_like
         Chemical potential mu in eV (at or above the band bottom).
-    broadening : float or WhiteNoiseDisorder
+    broadening : float, array_like or WhiteNoiseDisorder
         Constant disorder broadening Gamma = hbar / (2 tau) in eV (> 0), or a
         :class:`kubo_sot.WhiteNoiseDisorder`: Gaussian white-noise impurities, treated in
         the self-consistent Born approximation (2x2 self-energy at the Fermi energy, T = 0
         only; :mod:`kubo_sot.observables.disordered_response`).
-    temperature : float, optional
-        Temperature in K (>= 0), default 0.
+    temperature : float or array_like, optional
+        Temperature in K (>= 0), default 0.  Arrays of fermi_energy, broadening and
+        temperature broadcast against each other; every point is checked before any is
+        computed, and the result is an object array of that shape holding one
+        LinearResponse per point.
     rtol : float, optional
         Target accuracy of every tensor element relative to the largest element of its
         tensor, in (0, 0.1); default 1e-6.
     route : {"eigenbasis", "green"}, keyword-only
         Closed-form eigenbasis route (default) or the explicit-Green's-function check route.
     n_jobs : int, keyword-only
-        joblib workers over chunks of k-space rays; 1 (default) is serial.  Same numbers.
+        joblib workers (1, the default, is serial; -1 all cores); same numbers either way.
+        One point: the workers share chunks of k-space rays.  Arrays: they share the
+        points (each integrated serially), which scales far better.
     vertex_corrections : bool, keyword-only
         With WhiteNoiseDisorder: dress I(a) with the ladder vertex (the bare bubble is
         returned alongside as ``result.bare``).  Default False.
@@ -228,17 +233,18 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     >>> r.conductivity.total.shape, r.torkance.unit
     ((2, 2), 'e/nm')
     """
+    if any(np.ndim(x) > 0 for x in (fermi_energy, temperature)) or (
+            not isinstance(broadening, (ConstantBroadening, WhiteNoiseDisorder))
+            and np.ndim(broadening) > 0):
+        return _response_array(model, fermi_energy, broadening, temperature, rtol, route,
+                               n_jobs, vertex_corrections, kernel)
     mu, gamma, temperature, rtol = validate_response_arguments(
         model, fermi_energy, broadening, temperature, rtol, route, n_jobs, kernel)
+    _check_disorder_options(model, gamma, temperature, vertex_corrections)
     if isinstance(gamma, WhiteNoiseDisorder):
-        from .disordered_response import check_disorder_arguments, disordered_response
-        check_disorder_arguments(model, temperature, vertex_corrections)
+        from .disordered_response import disordered_response
         return disordered_response(model, mu, gamma, rtol, vertex_corrections, route,
                                    n_jobs, kernel)
-    if vertex_corrections is not False:
-        raise ParameterError(f"vertex_corrections = {vertex_corrections!r} needs a disorder "
-                             "model: pass broadening=kubo_sot.WhiteNoiseDisorder(...); "
-                             "with a constant Gamma there is no impurity line to dress")
     kt = BOLTZMANN_EV_PER_K * temperature
     exchange, magnetization = _exchange_and_magnetization(model)
     integrand = response_integrand(model, mu, gamma, kt, route, kernel)
@@ -248,6 +254,61 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     _report_convergence(result, tolerance, rtol)
     return _assemble(model, result, exchange, magnetization, mu, gamma.gamma, temperature,
                      rtol, route)
+
+
+def _check_disorder_options(model, broadening, temperature, vertex_corrections):
+    """White noise: T = 0 and a boolean vertex_corrections; constant Gamma: no vertex."""
+    if isinstance(broadening, WhiteNoiseDisorder):
+        from .disordered_response import check_disorder_arguments
+        check_disorder_arguments(model, temperature, vertex_corrections)
+    elif vertex_corrections is not False:
+        raise ParameterError(f"vertex_corrections = {vertex_corrections!r} needs a disorder "
+                             "model: pass broadening=kubo_sot.WhiteNoiseDisorder(...); "
+                             "with a constant Gamma there is no impurity line to dress")
+
+
+def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n_jobs,
+                    vertex_corrections, kernel):
+    """linear_response over broadcast arrays of (fermi_energy, broadening, temperature):
+    all points checked first, then evaluated serially or by n_jobs joblib workers."""
+    constant = not isinstance(broadening, WhiteNoiseDisorder)
+    try:
+        arrays = np.broadcast_arrays(np.asarray(fermi_energy, float),
+                                     np.asarray(broadening, float) if constant
+                                     else np.zeros(()), np.asarray(temperature, float))
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"fermi_energy (eV), broadening (eV) and temperature (K) must be real numbers or "
+            f"arrays that broadcast together; got shapes {np.shape(fermi_energy)}, "
+            f"{np.shape(broadening)}, {np.shape(temperature)} ({exc})") from None
+    shape = arrays[0].shape
+    points = [(mu, gamma if constant else broadening, t)
+              for mu, gamma, t in zip(*(a.reshape(-1).tolist() for a in arrays))]
+    options = dict(rtol=rtol, route=route, vertex_corrections=vertex_corrections,
+                   kernel=kernel)
+    for mu, gamma, t in points:  # every point is checked before any is computed
+        _, gamma, t, _ = validate_response_arguments(model, mu, gamma, t, rtol, route,
+                                                     n_jobs, kernel)
+        _check_disorder_options(model, gamma, t, vertex_corrections)
+    if n_jobs == 1 or len(points) == 1:
+        results = _response_list(model, points, options)
+    else:
+        # Chunks of points, a few per worker: a point may take only ~1 ms, about the cost
+        # of a joblib task's round trip.
+        from joblib import Parallel, cpu_count, delayed
+        workers = cpu_count() if n_jobs == -1 else n_jobs
+        chunks = [c.tolist() for c in np.array_split(np.arange(len(points)),
+                                                     min(len(points), 4 * workers))]
+        parts = Parallel(n_jobs=n_jobs)(delayed(_response_list)(
+            model, [points[i] for i in c], options) for c in chunks)
+        results = [r for part in parts for r in part]
+    out = np.empty(len(points), dtype=object)
+    out[:] = results
+    return out.reshape(shape)
+
+
+def _response_list(model, points, options):
+    return [linear_response(model, *p, **options) for p in points]
 
 
 def route_comparison(model, fermi_energy, broadening, temperature=0.0, rtol=1e-4):
