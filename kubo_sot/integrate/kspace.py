@@ -26,12 +26,12 @@ import numpy as np
 
 from .quadrature import adaptive_integrate
 
-# Intervals around a crossing of width w end at w * 2.5^s, s < 5 (out to ~100 w): each
-# then sees the Lorentzian's poles outside a Bernstein ellipse of rho ~ 4, where the
-# 12-point rule and its error estimate are already below rtol 1e-6 (factor 4 left
-# rho ~ 3 and twice the refinement).
+# Intervals around a crossing of width w end at w * 2.5^s, s < 7 (out to ~250 w, or to the
+# ray's ends): each then sees the Lorentzian's poles outside a Bernstein ellipse of rho ~ 4,
+# where the 12-point rule and its error estimate are already below rtol 1e-6 (factor 4
+# left rho ~ 3 and twice the refinement; fewer steps leave the far tails unresolved).
 GRADING_FACTOR = 2.5
-GRADING_STEPS = 5
+GRADING_STEPS = 7
 
 
 @dataclass
