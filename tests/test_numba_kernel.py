@@ -182,9 +182,9 @@ def test_module_imports_without_numba(monkeypatch):
 
 
 @pytest.mark.parametrize("point", T0_POINTS, ids=[p[0] for p in T0_POINTS])
-def test_compiled_ray_sums_match_the_numpy_rule(point):
-    """The compiled Gauss-rule sums on radial intervals (tail map, Jacobian, |integrand|
-    columns, Legendre coefficients inside the kernel) against the numpy rule applied to
+def test_compiled_ray_rule_matches_the_numpy_rule(point):
+    """The compiled quadrature rule on radial intervals (tail map, Jacobian, |integrand|
+    columns, error estimate inside the kernel) against the numpy rule applied to
     the numpy kernel's values, on the same initial intervals of 8 rays and after two
     refinements: values and error estimates to rounding of the ray integrals of |F|."""
     from kubo_sot.integrate import kspace
@@ -193,7 +193,7 @@ def test_compiled_ray_sums_match_the_numpy_rule(point):
     compiled = kspace._with_magnitude(kubo_bastin_numba.fused_integrand(model, mu, gamma))
     reference = kspace._with_magnitude(response_integrand(model, mu, ConstantBroadening(gamma),
                                                           0.0, kernel="numpy"))
-    assert hasattr(compiled, "ray_rule_sums") and not hasattr(reference, "ray_rule_sums")
+    assert hasattr(compiled, "ray_rule") and not hasattr(reference, "ray_rule")
     phi = np.linspace(0.1, 2 * np.pi, 8, endpoint=False)
     fast = kspace.radial_integrals(model, compiled, phi, mu, gamma, 0.0, max_iterations=3)
     slow = kspace.radial_integrals(model, reference, phi, mu, gamma, 0.0, max_iterations=3)

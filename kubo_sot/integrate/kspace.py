@@ -26,12 +26,13 @@ import numpy as np
 
 from .quadrature import adaptive_integrate
 
-# Intervals around a crossing of width w end at w * 2.5^s, s < 7 (out to ~250 w, or to the
-# ray's ends): each then sees the Lorentzian's poles outside a Bernstein ellipse of rho ~ 4,
-# where the 12-point rule and its error estimate are already below rtol 1e-6 (factor 4
-# left rho ~ 3 and twice the refinement; fewer steps leave the far tails unresolved).
-GRADING_FACTOR = 2.5
-GRADING_STEPS = 7
+# Intervals around a crossing of width w end at w * 2^s, s < 10 (out to ~500 w, or to the
+# ray's ends): each then sees the Lorentzian's poles outside a Bernstein ellipse of
+# rho ~ 5.8, where the 12-point rule is far below rtol 1e-6 and its (safe, hence
+# pessimistic) error estimate mostly below it too; factors 2.5 and 4 (rho ~ 4, 3) cost
+# more refinement than the extra initial intervals.
+GRADING_FACTOR = 2.0
+GRADING_STEPS = 10
 
 
 @dataclass
@@ -106,17 +107,17 @@ def radial_integrals(model, integrand, phi, fermi_energy, energy_width, ray_tole
         jacobian = np.where(in_tail, k * k_end[o] / (t * t), k)
         return integrand(k * cos[o], k * sin[o]) * jacobian[:, None]
 
-    sums = None
-    if hasattr(integrand, "ray_rule_sums"):  # compiled: the same sums without F's values
+    compiled = None
+    if hasattr(integrand, "ray_rule"):  # the same rule, inside the compiled kernel
         rays = (np.ascontiguousarray(cos), np.ascontiguousarray(sin),
                 np.ascontiguousarray(k_end, dtype=float), np.ascontiguousarray(infinite))
 
-        def sums(o, lo, hi, rule):
-            return integrand.ray_rule_sums(np.ascontiguousarray(o, dtype=np.intp), lo, hi,
-                                           rays, rule)
+        def compiled(o, lo, hi, rule):
+            return integrand.ray_rule(np.ascontiguousarray(o, dtype=np.intp), lo, hi, rays,
+                                      rule)
     kwargs = {} if max_iterations is None else {"max_iterations": max_iterations}
     res = adaptive_integrate(func, owner, a, b, phi.size, lambda est: ray_tolerance,
-                             initial=initial, sums=sums, **kwargs)
+                             initial=initial, compiled=compiled, **kwargs)
     return res.estimate, res.error, res.n_evaluations, res.intervals
 
 
@@ -203,8 +204,8 @@ def _with_magnitude(integrand):
     def both(kx, ky):
         values = integrand(kx, ky)
         return np.concatenate([values, np.abs(values)], axis=1)
-    if hasattr(integrand, "ray_rule_sums"):
-        both.ray_rule_sums = functools.partial(integrand.ray_rule_sums, magnitude=True)
+    if hasattr(integrand, "ray_rule"):
+        both.ray_rule = functools.partial(integrand.ray_rule, magnitude=True)
     return both
 
 

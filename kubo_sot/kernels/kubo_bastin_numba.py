@@ -189,26 +189,30 @@ def _integrand_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy, 
 
 @_compiled
 def _ray_rule_loop(owner, a, b, cos, sin, k_end, infinite, nodes, weights, top,
-                   kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma,
-                   value, coefficients):
-    """Gauss-rule sums of the integrand on radial intervals, without storing its values.
+                   decay_ratio, decay_power, kinetic, alpha, exchange, mx, my, mz,
+                   fermi_energy, gamma, value, error):
+    """The quadrature rule on radial intervals, without storing the integrand's values.
 
     Interval i = [a_i, b_i] of ray owner[i] (direction cos, sin) in the radial coordinate x
     of :func:`kubo_sot.integrate.kspace.radial_integrals`: k = x, or in the tail (infinite
     ray, x > k_end) k = k_end / t with t = k_end + 1 - x; the integrand is k F(k) times the
     Jacobian dk/dx.  value[i] = half-width * sum_p w_p g(x_p) (and, when value has 52
-    columns, the same sum of |g| after the 26 values); coefficients[:, i] = sum_p
-    top[:, p] g(x_p).
+    columns, the same sum of |g| after the 26 values); error[i] is the null-rule estimate
+    of ``kubo_sot.integrate.quadrature._Rule`` from the top Legendre coefficients
+    c_j = sum_p top[j, p] g(x_p) (same formula; tests/test_numba_kernel.py compares them).
     """
     n_comp = 26
+    n_top = top.shape[0]
     magnitude = value.shape[1] > n_comp
     row = np.empty(n_comp)
+    coefficients = np.empty((n_top, n_comp))
     value[:] = 0.0
-    coefficients[:] = 0.0
+    error[:] = 0.0
     for i in range(a.shape[0]):
         o = owner[i]
         half = 0.5 * (b[i] - a[i])
         mid = 0.5 * (a[i] + b[i])
+        coefficients[:] = 0.0
         for p in range(nodes.shape[0]):
             x = mid + half * nodes[p]
             if infinite[o] and x > k_end[o]:
@@ -229,12 +233,24 @@ def _ray_rule_loop(owner, a, b, cos, sin, k_end, infinite, nodes, weights, top,
             if magnitude:
                 for c in range(n_comp):
                     value[i, n_comp + c] += w * abs(row[c])
-            for j in range(top.shape[0]):
+            for j in range(n_top):
                 t_jp = top[j, p]
                 for c in range(n_comp):
-                    coefficients[j, i, c] += t_jp * row[c]
+                    coefficients[j, c] += t_jp * row[c]
         for c in range(value.shape[1]):
             value[i, c] *= half
+        # Null rule: last = |c_{n-2}| + |c_{n-1}|, reduced by r^power where r < ratio is
+        # the largest decay ratio between consecutive pairs of top coefficients.
+        for c in range(n_comp):
+            r = 0.0
+            previous = abs(coefficients[0, c]) + abs(coefficients[1, c])
+            for j in range(2, n_top, 2):
+                pair = abs(coefficients[j, c]) + abs(coefficients[j + 1, c])
+                step = pair / previous if previous > 0.0 else 1.0
+                r = max(r, step)
+                previous = pair
+            factor = r**decay_power if r < decay_ratio else 1.0
+            error[i, c] = previous * factor * 2.0 * half
 
 
 def applies(model):
@@ -356,13 +372,15 @@ def fused_integrand(model, fermi_energy, gamma):
     scalars = (float(c), float(alpha), float(exchange), float(mx), float(my), float(mz),
                float(fermi_energy), float(gamma))
 
-    def ray_rule_sums(owner, a, b, rays, rule, magnitude=False):
-        """Compiled Gauss-rule sums on radial intervals (see ``_ray_rule_loop``)."""
+    def ray_rule(owner, a, b, rays, rule, magnitude=False):
+        """Compiled quadrature rule on radial intervals: (value, error), see
+        ``_ray_rule_loop``."""
         value = np.empty((a.size, 2 * N_COMPONENTS if magnitude else N_COMPONENTS))
-        coefficients = np.empty((rule.top_coefficients.shape[0], a.size, N_COMPONENTS))
+        error = np.zeros_like(value)  # the |F| columns carry no error
         _ray_rule_loop(owner, a, b, *rays, rule.nodes, rule.weights, rule.top_coefficients,
-                       *scalars, value, coefficients)
-        return value, coefficients
+                       float(rule.decay_ratio), float(rule.decay_power), *scalars, value,
+                       error)
+        return value, error
 
-    integrand.ray_rule_sums = ray_rule_sums
+    integrand.ray_rule = ray_rule
     return integrand

@@ -283,7 +283,8 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
 
         Band extrema: dE_+-/dk = 0, squared, is the quartic
         4 c^2 alpha^2 k^4 - 8 c^2 alpha J p k^3 + (4 c^2 J^2 - alpha^4) k^2
-        + 2 alpha^3 J p k - alpha^2 J^2 p^2 = 0;  the gap 2|b| is smallest at k = J p / alpha.
+        + 2 alpha^3 J p k - alpha^2 J^2 p^2 = 0;  the gap 2|b| is smallest at k = J p / alpha,
+        with width sqrt(J^2 (1 - p^2) + energy_width^2) / alpha.
         """
         k_e, k_gap = self._feature_radius(fermi_energy, energy_width)
         # Include the minimal-gap region only when it lies near the Fermi region; far in
@@ -302,8 +303,13 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
                                         (4 * c * c * j * j - a**4) * ones,
                                         2 * a**3 * j * p, -(a * j * p) ** 2], axis=1))
         gap = (j * p / a)[:, None]
+        # Around the minimal gap |b|^2 = alpha^2 (k - k_gap)^2 + J^2 (1 - p^2): the bands
+        # bend over a radial scale sqrt(J^2 (1 - p^2) + Gamma^2) / alpha (the Dirac cone of
+        # an in-plane M, where the direction p = +-1 closes the gap, at Gamma / alpha).
+        gap_width = np.sqrt(j * j * np.maximum(1.0 - p * p, 0.0) + energy_width**2) / a
         radii = np.concatenate([crossing, extrema, gap], axis=1)
-        widths = np.concatenate([width, np.full((p.size, 5), np.nan)], axis=1)
+        widths = np.concatenate([width, np.full((p.size, 4), np.nan), gap_width[:, None]],
+                                axis=1)
         keep = (radii >= 0) & (radii <= k_max)
         return np.where(keep, radii, np.nan), np.where(keep, widths, np.nan)
 
