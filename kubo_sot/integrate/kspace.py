@@ -116,7 +116,7 @@ def radial_integrals(model, integrand, phi, fermi_energy, energy_width, ray_tole
             return integrand.ray_rule(np.ascontiguousarray(o, dtype=np.intp), lo, hi, rays,
                                       rule)
     kwargs = {} if max_iterations is None else {"max_iterations": max_iterations}
-    res = adaptive_integrate(func, owner, a, b, phi.size, lambda est: ray_tolerance,
+    res = adaptive_integrate(func, owner, a, b, phi.size, ray_tolerance,
                              initial=initial, compiled=compiled, **kwargs)
     return res.estimate, res.error, res.n_evaluations, res.intervals
 
@@ -195,7 +195,7 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     outer_tol = np.concatenate([0.5 * atol, np.full(n_components, np.inf)])[None, :]
     kwargs = {} if angular_iterations is None else {"max_iterations": angular_iterations}
     res = adaptive_integrate(lambda phi, _owner: radial(phi), np.zeros(edges.size - 1),
-                             edges[:-1], edges[1:], 1, lambda est: outer_tol, **kwargs)
+                             edges[:-1], edges[1:], 1, outer_tol, **kwargs)
     return result(res.estimate[0], res.error[0, :n_components])
 
 

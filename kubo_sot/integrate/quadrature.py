@@ -135,9 +135,8 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
         Initial intervals [a, b] and the integral (owner) each belongs to.
     n_owners : int
         Number of owners.
-    tolerance : callable
-        ``tolerance(estimate) -> (n_owners, C)`` absolute tolerances given the current
-        estimates (may depend on them, e.g. relative to the largest element of a tensor).
+    tolerance : array_like
+        Absolute tolerances, broadcastable to (n_owners, C).
     order : int
         Gauss-Legendre points per interval.
     initial : Intervals, optional
@@ -187,9 +186,8 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
             value = np.concatenate([value[stay], child])
             error = np.concatenate([error[stay], child_error])
 
-        estimate = _per_owner(value, owner, n_owners)
         total_error = _per_owner(error, owner, n_owners)
-        tol = np.broadcast_to(tolerance(estimate), estimate.shape)
+        tol = np.broadcast_to(tolerance, total_error.shape)
         converged = np.all(total_error <= tol, axis=1)
         if converged.all() or a.size > max_intervals:
             break
@@ -206,7 +204,8 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
             break
 
     estimate = _per_owner(value, owner, n_owners)
-    total_error = _per_owner(error, owner, n_owners)
+    if max_iterations < 1:
+        total_error = _per_owner(error, owner, n_owners)
     return QuadratureResult(estimate, total_error, converged, n_eval,
                             Intervals(owner, a, b, value, error))
 
