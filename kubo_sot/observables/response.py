@@ -297,11 +297,14 @@ def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n
         # of a joblib task's round trip.
         from joblib import Parallel, cpu_count, delayed
         workers = cpu_count() if n_jobs == -1 else n_jobs
-        chunks = [c.tolist() for c in np.array_split(np.arange(len(points)),
-                                                     min(len(points), 4 * workers))]
+        # Interleaved chunks: neighbouring points cost alike, so the workers finish together.
+        n_chunks = min(len(points), 4 * workers)
+        order = [i for start in range(n_chunks) for i in range(start, len(points), n_chunks)]
         parts = Parallel(n_jobs=n_jobs)(delayed(_response_list)(
-            model, [points[i] for i in c], options) for c in chunks)
-        results = [r for part in parts for r in part]
+            model, points[start::n_chunks], options) for start in range(n_chunks))
+        results = [None] * len(points)
+        for i, r in zip(order, (r for part in parts for r in part)):
+            results[i] = r
     out = np.empty(len(points), dtype=object)
     out[:] = results
     return out.reshape(shape)

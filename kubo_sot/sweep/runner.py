@@ -137,7 +137,10 @@ def _run(todo, specs, keys, backend, n_jobs, client, scheduler, model_factory, s
         import numpy as np
         from joblib import Parallel, cpu_count, delayed, parallel_config
         workers = cpu_count() if n_jobs == -1 else n_jobs
-        chunks = np.array_split(np.array(todo), min(len(todo), CHUNKS_PER_WORKER * workers))
+        # Interleaved, not contiguous: neighbouring grid points cost alike, so each chunk
+        # gets a sample of the whole grid and the workers finish together.
+        n_chunks = min(len(todo), CHUNKS_PER_WORKER * workers)
+        chunks = [np.array(todo[i::n_chunks]) for i in range(n_chunks)]
         # One BLAS/OpenMP thread per worker so that n_jobs workers fill n_jobs cores.
         with parallel_config(backend="loky", inner_max_num_threads=1):
             for done in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
