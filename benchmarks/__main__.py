@@ -2,7 +2,7 @@
 
 Prints, for a fixed set of points (M along z and in-plane, weak and strong Rashba,
 Gamma 0.002..0.05 eV): time per full point (all tensors, parts, errors; T = 0) and k-points
-at rtol 1e-4, 1e-6, 1e-8; the ratio against the check route and against a uniform mesh at the
+at rtol 1e-4, 1e-6, 1e-8; the k-points as Gamma falls from 0.05 to 0.0002 eV; the ratio against the check route and against a uniform mesh at the
 same achieved accuracy; the cost of 100 Fermi energies as a multiple of one point; the joblib
 speedup on 2 workers; the peak memory.  All ratios are measured in this process.
 """
@@ -75,6 +75,24 @@ def per_point(quick):
         median = statistics.median(r[key]["median_s"] for r in rows)
         print(f"rtol {rtol}: median over the points {median * 1e3:.1f} ms per full point")
     return rows
+
+
+def kpoints_versus_gamma():
+    """k-points and time per point at rtol 1e-6 as Gamma falls 250-fold: the adaptive mesh
+    grows like log(1/Gamma) per contour (a uniform mesh would grow like 1/Gamma^2)."""
+    out = []
+    for name, kw, mu, _ in (POINTS[0], POINTS[6], POINTS[5]):
+        model = kubo_sot.RashbaFerromagnet(**kw)
+        row = {"point": name, "gamma_eV": [], "kpoints": [], "median_s": []}
+        for gamma in (0.05, 0.02, 0.005, 0.002, 0.0005, 0.0002):
+            r, times = _time(lambda: kubo_sot.linear_response(model, mu, gamma, rtol=1e-6), 3)
+            row["gamma_eV"].append(gamma)
+            row["kpoints"].append(r.provenance["n_kpoints"])
+            row["median_s"].append(statistics.median(times))
+        out.append(row)
+        print(f"{name:13s} k-points for Gamma = " + ", ".join(
+            f"{g:g}: {k}" for g, k in zip(row["gamma_eV"], row["kpoints"])), flush=True)
+    return out
 
 
 def check_route_ratio():
@@ -204,7 +222,8 @@ def main(argv=None):
     # The engine's own peak (all points, rtol down to 1e-8), before the baselines run.
     report["peak_memory_engine_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the engine runs {report['peak_memory_engine_MB']:.0f} MB")
-    report.update({"check_route": check_route_ratio(),
+    report.update({"kpoints_versus_gamma": kpoints_versus_gamma(),
+                   "check_route": check_route_ratio(),
                    "uniform_mesh": uniform_mesh_ratio(),
                    "fermi_energies_100": many_fermi_energies(),
                    "joblib": joblib_speedup(),
