@@ -43,8 +43,9 @@ class BandModel(Protocol):
     def band_bottom(self):
         """Lowest band energy in eV."""
 
-    def angular_breakpoints(self):
-        """Angles (rad, in [0, 2 pi]) where the angular integrand may have kinks."""
+    def angular_breakpoints(self, fermi_energy=None, energy_width=0.0):
+        """Angles (rad, in [0, 2 pi], including both ends) where the angular integrand may
+        have kinks or, on the scale of energy_width (eV), sharp features."""
 
     def ray_length(self, phi):
         """Largest |k| along the ray at angle phi (np.inf for a continuum model)."""

@@ -223,12 +223,28 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
             return None
         return (-self.exchange * my / self.alpha, self.exchange * mx / self.alpha)
 
-    def angular_breakpoints(self):
+    def angular_breakpoints(self, fermi_energy=None, energy_width=0.0):
+        """Quadrant ends, the direction of the minimal-gap point k_gap (where
+        alpha (k x z) = J M_par) and, when the bands there are within
+        FEATURE_ENERGY_MARGIN energy widths of mu, two more at +-2 delta around it: seen
+        from k = 0 the region where the bands bend, of radius
+        sqrt((J M_z)^2 + energy_width^2) / alpha, spans the angle
+        delta = arctan(radius / |k_gap|) (the Dirac cone of an in-plane M)."""
         points = [0.0, 0.5 * np.pi, np.pi, 1.5 * np.pi, 2.0 * np.pi]
-        mx, my, _ = self.magnetization
-        if self.alpha > 0 and np.hypot(mx, my) > 0:
-            # Direction of the point where alpha (k x z) = J M_par (minimal gap).
-            points.append(float(np.arctan2(mx, -my) % (2 * np.pi)))
+        mx, my, mz = self.magnetization
+        m_par = np.hypot(mx, my)
+        if self.alpha > 0 and m_par > 0:
+            direction = float(np.arctan2(mx, -my))
+            points.append(direction % (2 * np.pi))
+            k_gap = self.exchange * m_par / self.alpha
+            gap_energy = self._kinetic * k_gap**2  # midpoint of the bands at k_gap
+            if fermi_energy is not None and abs(gap_energy - fermi_energy) < (
+                    self.exchange * abs(mz) + FEATURE_ENERGY_MARGIN * energy_width):
+                radius = np.hypot(self.exchange * mz, energy_width) / self.alpha
+                delta = float(np.arctan2(radius, k_gap))
+                if delta < 0.125 * np.pi:
+                    points += [(direction - 2 * delta) % (2 * np.pi),
+                               (direction + 2 * delta) % (2 * np.pi)]
         return np.unique(points)
 
     def ray_length(self, phi):
@@ -399,7 +415,7 @@ class SquareLatticeRashbaFerromagnet(_TwoBandExchangeRashba):
                        options={"xatol": 1e-12, "fatol": 1e-15})
         return float(min(res.fun, e[i]))
 
-    def angular_breakpoints(self):
+    def angular_breakpoints(self, fermi_energy=None, energy_width=0.0):
         return np.linspace(0.0, 2.0 * np.pi, 9)
 
     def ray_length(self, phi):
