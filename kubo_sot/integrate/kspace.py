@@ -191,7 +191,11 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     if getattr(model, "isotropic", False):
         return result(*_isotropic_rays(radial, n_components))
 
-    edges = np.asarray(model.angular_breakpoints(fermi_energy, energy_width), float)
+    try:
+        edges = model.angular_breakpoints(fermi_energy, energy_width)
+    except TypeError:  # a model written for the earlier protocol, without arguments
+        edges = model.angular_breakpoints()
+    edges = np.asarray(edges, float)
     outer_tol = np.concatenate([0.5 * atol, np.full(n_components, np.inf)])[None, :]
     kwargs = {} if angular_iterations is None else {"max_iterations": angular_iterations}
     res = adaptive_integrate(lambda phi, _owner: radial(phi), np.zeros(edges.size - 1),
