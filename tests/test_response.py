@@ -181,3 +181,15 @@ def test_array_with_one_bad_point_fails_before_computing(monkeypatch):
         kubo_sot.linear_response(model, [0.1, 0.2], [0.01, 0.02, 0.03])
     with pytest.raises(ParameterError, match="vertex_corrections"):
         kubo_sot.linear_response(model, [0.1, 0.2], 0.01, vertex_corrections=True)
+
+
+def test_array_of_fermi_energies_with_white_noise_disorder():
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    disorder = kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.01, model.mass)
+    out = kubo_sot.linear_response(model, [0.2, 0.3], disorder, rtol=1e-4,
+                                   vertex_corrections=True)
+    one = kubo_sot.linear_response(model, 0.3, disorder, rtol=1e-4, vertex_corrections=True)
+    assert np.array_equal(out[1].spin_density.total, one.spin_density.total)
+    assert np.array_equal(out[1].bare.spin_density.total, one.bare.spin_density.total)
+    with pytest.raises(ParameterError, match="T = 0"):
+        kubo_sot.linear_response(model, [0.2, 0.3], disorder, temperature=[0.0, 300.0])
