@@ -188,24 +188,69 @@ def _integrand_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy, 
 
 
 @_compiled
+def _radial_point(x, k_end, infinite):
+    """(k, dk/dx * k) at the radial coordinate x of
+    :func:`kubo_sot.integrate.kspace.radial_integrals`: k = x, or in the tail of an
+    infinite ray (x > k_end) k = k_end / t with t = k_end + 1 - x."""
+    if infinite and x > k_end:
+        t = k_end + 1.0 - x
+        k = k_end / t
+        return k, k * k_end / (t * t)
+    return x, x
+
+
+@_compiled
+def _accumulate(row, jacobian, weight, top, p, value_row, coefficients, magnitude):
+    """Add node p's values (row, times the Jacobian) to an interval's rule sum, its |.| sum
+    (when ``magnitude``) and its top Legendre coefficients; contiguous inner loops over the
+    components (vectorized by the compiler)."""
+    n_comp = row.shape[0]
+    for c in range(n_comp):
+        row[c] *= jacobian
+    for c in range(n_comp):
+        value_row[c] += weight * row[c]
+    if magnitude:
+        for c in range(n_comp):
+            value_row[n_comp + c] += weight * abs(row[c])
+    for j in range(top.shape[0]):
+        t_jp = top[j, p]
+        for c in range(n_comp):
+            coefficients[j, c] += t_jp * row[c]
+
+
+@_compiled
+def _null_rule_errors(coefficients, width, decay_ratio, decay_power, error_row):
+    """The error estimate of ``kubo_sot.integrate.quadrature._Rule`` from an interval's top
+    Legendre coefficients: last = |c_{n-2}| + |c_{n-1}|, reduced by r^power where r < ratio
+    is the largest decay ratio between consecutive pairs (same formula;
+    tests/test_numba_kernel.py compares them)."""
+    for c in range(coefficients.shape[1]):
+        r = 0.0
+        previous = abs(coefficients[0, c]) + abs(coefficients[1, c])
+        for j in range(2, coefficients.shape[0], 2):
+            pair = abs(coefficients[j, c]) + abs(coefficients[j + 1, c])
+            step = pair / previous if previous > 0.0 else 1.0
+            r = max(r, step)
+            previous = pair
+        factor = r**decay_power if r < decay_ratio else 1.0
+        error_row[c] = previous * factor * width
+
+
+@_compiled
 def _ray_rule_loop(owner, a, b, cos, sin, k_end, infinite, nodes, weights, top,
                    decay_ratio, decay_power, kinetic, alpha, exchange, mx, my, mz,
                    fermi_energy, gamma, value, error):
     """The quadrature rule on radial intervals, without storing the integrand's values.
 
-    Interval i = [a_i, b_i] of ray owner[i] (direction cos, sin) in the radial coordinate x
-    of :func:`kubo_sot.integrate.kspace.radial_integrals`: k = x, or in the tail (infinite
-    ray, x > k_end) k = k_end / t with t = k_end + 1 - x; the integrand is k F(k) times the
-    Jacobian dk/dx.  value[i] = half-width * sum_p w_p g(x_p) (and, when value has 52
-    columns, the same sum of |g| after the 26 values); error[i] is the null-rule estimate
-    of ``kubo_sot.integrate.quadrature._Rule`` from the top Legendre coefficients
-    c_j = sum_p top[j, p] g(x_p) (same formula; tests/test_numba_kernel.py compares them).
+    Interval i = [a_i, b_i] of ray owner[i] (direction cos, sin) in the radial coordinate
+    of :func:`kubo_sot.integrate.kspace.radial_integrals` (``_radial_point``); value[i] =
+    half-width * sum_p w_p g(x_p) (and, when value has 52 columns, the same sum of |g|
+    after the 26 values); error[i] the rule's estimate (``_null_rule_errors``).
     """
     n_comp = 26
-    n_top = top.shape[0]
     magnitude = value.shape[1] > n_comp
     row = np.empty(n_comp)
-    coefficients = np.empty((n_top, n_comp))
+    coefficients = np.empty((top.shape[0], n_comp))
     value[:] = 0.0
     error[:] = 0.0
     for i in range(a.shape[0]):
@@ -214,43 +259,13 @@ def _ray_rule_loop(owner, a, b, cos, sin, k_end, infinite, nodes, weights, top,
         mid = 0.5 * (a[i] + b[i])
         coefficients[:] = 0.0
         for p in range(nodes.shape[0]):
-            x = mid + half * nodes[p]
-            if infinite[o] and x > k_end[o]:
-                t = k_end[o] + 1.0 - x
-                k = k_end[o] / t
-                jacobian = k * k_end[o] / (t * t)
-            else:
-                k = x
-                jacobian = k
+            k, jacobian = _radial_point(mid + half * nodes[p], k_end[o], infinite[o])
             _integrand_point(k * cos[o], k * sin[o], kinetic, alpha, exchange, mx, my, mz,
                              fermi_energy, gamma, row)
-            # Contiguous inner loops over the components (vectorized by the compiler).
-            for c in range(n_comp):
-                row[c] *= jacobian
-            w = weights[p]
-            for c in range(n_comp):
-                value[i, c] += w * row[c]
-            if magnitude:
-                for c in range(n_comp):
-                    value[i, n_comp + c] += w * abs(row[c])
-            for j in range(n_top):
-                t_jp = top[j, p]
-                for c in range(n_comp):
-                    coefficients[j, c] += t_jp * row[c]
+            _accumulate(row, jacobian, weights[p], top, p, value[i], coefficients, magnitude)
         for c in range(value.shape[1]):
             value[i, c] *= half
-        # Null rule: last = |c_{n-2}| + |c_{n-1}|, reduced by r^power where r < ratio is
-        # the largest decay ratio between consecutive pairs of top coefficients.
-        for c in range(n_comp):
-            r = 0.0
-            previous = abs(coefficients[0, c]) + abs(coefficients[1, c])
-            for j in range(2, n_top, 2):
-                pair = abs(coefficients[j, c]) + abs(coefficients[j + 1, c])
-                step = pair / previous if previous > 0.0 else 1.0
-                r = max(r, step)
-                previous = pair
-            factor = r**decay_power if r < decay_ratio else 1.0
-            error[i, c] = previous * factor * 2.0 * half
+        _null_rule_errors(coefficients, 2.0 * half, decay_ratio, decay_power, error[i])
 
 
 def applies(model):
