@@ -14,6 +14,7 @@ from conftest import PARAMETER_POINTS, worst_block_deviation
 from scipy.optimize import brentq
 
 import kubo_sot
+from kubo_sot.constants import BOLTZMANN_EV_PER_K
 from kubo_sot.kernels import kubo_bastin_numba
 from kubo_sot.kernels.energy_integrals import (NEAR_DEGENERATE_RATIO, EnergyIntegrals,
                                                band_pair_integrals)
@@ -28,13 +29,15 @@ GROUPS = (_SIGMA_SURFACE, _SIGMA_SEA, _CHI_A, _CHI_B, _CHI_SEA)
 # Relative offsets of the k-points placed on either side of the near-degenerate switch.
 SWITCH_OFFSET = 1e-9
 
-T0_POINTS = [p for p in PARAMETER_POINTS if p[4] == 0.0] + [
+# All parameter points (T = 0 and T = 300 K) and an exact band touching.
+KERNEL_POINTS = PARAMETER_POINTS + [
     # alpha k = J M exactly at k = (0, 2) nm^-1: b(k) = 0 in floating point.
     ("x_touching", dict(alpha=0.1, exchange=0.2, magnetization=(1, 0, 0)), 0.3, 0.01, 0.0),
 ]
+T0_POINTS = [p for p in KERNEL_POINTS if p[4] == 0.0]
 
 
-def _rounding_scale(model, mu, gamma, kx, ky):
+def _rounding_scale(model, mu, gamma, kx, ky, kt=0.0):
     """Rounding scale of each packed component of the numpy reference, (P, 26).
 
     A matrix element <n|O|m> is exact to eps ||O|| (operator norm), so a component
@@ -44,7 +47,7 @@ def _rounding_scale(model, mu, gamma, kx, ky):
     vanishes at every k for in-plane M (Berry curvature ~ M_z), leaving pure rounding.
     """
     energies = model.band_energies(kx, ky)
-    weights = band_pair_integrals(energies, gamma, EnergyIntegrals(mu, 0.0))
+    weights = band_pair_integrals(energies, gamma, EnergyIntegrals(mu, kt))
     c, alpha = model.kinetic_coefficient, model.alpha
     # ||2 c k_x s_0 - alpha s_y|| = |2 c k_x| + alpha, likewise for v_y; ||s_a|| = 1.
     velocity_norm = np.stack([np.abs(2 * c * kx) + alpha, np.abs(2 * c * ky) + alpha], axis=1)
@@ -53,27 +56,28 @@ def _rounding_scale(model, mu, gamma, kx, ky):
                              np.abs(w).sum(axis=(1, 2))) for w in weights))
 
 
-def _deviation(model, mu, gamma, kx, ky):
+def _deviation(model, mu, gamma, kx, ky, kt=0.0):
     """max over k-points and component groups of |numba - numpy| / group rounding scale."""
-    reference = response_integrand(model, mu, ConstantBroadening(gamma), 0.0,
+    reference = response_integrand(model, mu, ConstantBroadening(gamma), kt,
                                    kernel="numpy")(kx, ky)
-    fast = kubo_bastin_numba.fused_integrand(model, mu, gamma)(kx, ky)
+    fast = kubo_bastin_numba.fused_integrand(model, mu, gamma, kt)(kx, ky)
     assert fast.shape == reference.shape
     assert np.all(np.isfinite(fast))
-    return worst_block_deviation(fast, reference, _rounding_scale(model, mu, gamma, kx, ky),
-                                 GROUPS)
+    return worst_block_deviation(fast, reference,
+                                 _rounding_scale(model, mu, gamma, kx, ky, kt), GROUPS)
 
 
-def _switch_radii(model, mu, gamma, phi):
+def _switch_radii(model, mu, gamma, phi, kt=0.0):
     """Radii (< 1e3 nm^-1) along the ray phi where the band pair crosses the switch.
 
-    Same criterion as band_pair_integrals: |E_+ - E_-| / 2 = NEAR_DEGENERATE_RATIO |mu - c|
-    with c the midpoint of the two poles.
+    Same criterion as band_pair_integrals: |E_+ - E_-| / 2 = NEAR_DEGENERATE_RATIO
+    |mu + i pi k_B T - c| with c the midpoint of the two poles.
     """
     def excess(k):
         e = model.band_energies(k * np.cos(phi), k * np.sin(phi))
         mid = 0.5 * (e[..., 0] + e[..., 1])
-        return 0.5 * (e[..., 1] - e[..., 0]) - NEAR_DEGENERATE_RATIO * np.hypot(mu - mid, gamma)
+        return 0.5 * (e[..., 1] - e[..., 0]) - NEAR_DEGENERATE_RATIO * np.hypot(
+            mu - mid, gamma + np.pi * kt)
 
     k_fermi = np.sqrt(max(mu, 0.0) / model.kinetic_coefficient)
     k = np.concatenate([np.linspace(0.0, 2.0 * k_fermi + 2.0, 4001)[:-1],
@@ -83,7 +87,7 @@ def _switch_radii(model, mu, gamma, phi):
             for i in np.nonzero(np.sign(f[:-1]) != np.sign(f[1:]))[0]]
 
 
-def _hard_points(model, mu, gamma):
+def _hard_points(model, mu, gamma, kt=0.0):
     """k = 0, the band touching if any, both sides of every switch on 4 rays, |k| ~ 1e3."""
     kx, ky = [0.0], [0.0]
     touching = model.dirac_point()
@@ -91,7 +95,7 @@ def _hard_points(model, mu, gamma):
         kx.append(touching[0])
         ky.append(touching[1])
     for phi in (0.0, 0.7, 0.5 * np.pi, 4.0):
-        for k in _switch_radii(model, mu, gamma, phi):
+        for k in _switch_radii(model, mu, gamma, phi, kt):
             for r in (k * (1 - SWITCH_OFFSET), k, k * (1 + SWITCH_OFFSET)):
                 kx.append(r * np.cos(phi))
                 ky.append(r * np.sin(phi))
@@ -106,9 +110,10 @@ def numba_installed():
     return pytest.importorskip("numba")
 
 
-@pytest.mark.parametrize("point", T0_POINTS, ids=[p[0] for p in T0_POINTS])
+@pytest.mark.parametrize("point", KERNEL_POINTS, ids=[p[0] for p in KERNEL_POINTS])
 def test_numba_matches_numpy_route(numba_installed, point):
-    _, kwargs, mu, gamma, _ = point
+    _, kwargs, mu, gamma, temperature = point
+    kt = BOLTZMANN_EV_PER_K * temperature
     model = kubo_sot.RashbaFerromagnet(**kwargs)
     rng = np.random.default_rng(20240617)
     k_fermi = np.sqrt(max(mu, 0.0) / model.kinetic_coefficient)
@@ -116,10 +121,10 @@ def test_numba_matches_numpy_route(numba_installed, point):
     k = np.concatenate([rng.uniform(0.0, 2.0 * k_fermi + 3.0, 3000),
                         10.0 ** rng.uniform(-4.0, 3.5, 1000)])
     phi = rng.uniform(0.0, 2.0 * np.pi, k.size)
-    hard_x, hard_y = _hard_points(model, mu, gamma)
+    hard_x, hard_y = _hard_points(model, mu, gamma, kt)
     kx = np.concatenate([k * np.cos(phi), hard_x])
     ky = np.concatenate([k * np.sin(phi), hard_y])
-    assert _deviation(model, mu, gamma, kx, ky) <= PER_K_ROUNDING
+    assert _deviation(model, mu, gamma, kx, ky, kt) <= PER_K_ROUNDING
 
 
 def test_hard_points_are_hard():
@@ -178,7 +183,7 @@ def test_module_imports_without_numba(monkeypatch):
     assert module.AVAILABLE is False
     assert module.fused_integrand(model, 0.3, 0.01) is None
     with pytest.raises(ModuleNotFoundError, match=r"kubo_sot\[fast\]"):
-        module.rashba_integrand_t0(0.5, 0.2, 0.0381, 0.1, 0.1, (0, 0, 1), 0.3, 0.01)
+        module.rashba_integrand(0.5, 0.2, 0.0381, 0.1, 0.1, (0, 0, 1), 0.3, 0.01)
 
 
 @pytest.mark.parametrize("point", T0_POINTS, ids=[p[0] for p in T0_POINTS])

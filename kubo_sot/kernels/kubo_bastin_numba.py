@@ -1,13 +1,14 @@
-"""Compiled (numba) per-k Kubo-Bastin integrand of the continuum Rashba ferromagnet, T = 0.
+"""Compiled (numba) per-k Kubo-Bastin integrand of the continuum Rashba ferromagnet.
 
 The readable reference is the numpy eigenbasis route,
 ``kubo_sot.observables.response.response_integrand(model, mu, ConstantBroadening(gamma),
 0.0, "eigenbasis")``, built from :mod:`kubo_sot.kernels.kubo_bastin` and
 :mod:`kubo_sot.kernels.energy_integrals`; ``tests/test_numba_kernel.py`` compares the two.
 This module fuses the same steps into one compiled loop over k-points for the model
-:class:`kubo_sot.models.rashba.RashbaFerromagnet` at T = 0 with a constant broadening:
-closed-form 2x2 eigensystem and spin elements, the band-pair energy integrals (closed
-forms and near-degenerate midpoint series, same switch) and the contraction into the 26
+:class:`kubo_sot.models.rashba.RashbaFerromagnet` with a constant broadening, at T = 0
+and T > 0: closed-form 2x2 eigensystem and spin elements, the band-pair energy integrals
+(closed forms, with the polygamma functions compiled at T > 0, and near-degenerate
+midpoint series, same switch) and the contraction into the 26
 packed components of ``response._pack``, using the Hermiticity of the operators instead of
 general matrix products.  ``_ray_rule_loop`` also applies the k-space integrator's Gauss
 rule inside the loop, so that the integrand's values are never stored.
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..models.rashba import RashbaFerromagnet
 from .energy_integrals import NEAR_DEGENERATE_RATIO, SERIES_TERMS
+from .polygamma import _BERNOULLI_EVEN, ASYMPTOTIC_TERMS, RECURRENCE_SHIFT
 
 try:
     from numba import njit
@@ -35,6 +37,19 @@ AVAILABLE = njit is not None
 """True when numba is installed and the compiled kernel can be used."""
 
 N_COMPONENTS = 26  # layout of kubo_sot.observables.response._pack
+
+
+# Highest polygamma order of the T > 0 weights: the near-degenerate series needs
+# P_p up to p = 3 + 2 (SERIES_TERMS - 1).
+_MAX_ORDER = 3 + 2 * (SERIES_TERMS - 1)
+_FACTORIAL = np.array([float(math.factorial(n)) for n in range(_MAX_ORDER + 1)])
+# Asymptotic-series coefficients of polygamma.polygamma: B_2k (2k + n - 1)! / (2k)!.
+_STIRLING = np.array([[_BERNOULLI_EVEN[k - 1] * math.factorial(2 * k + n - 1)
+                       / math.factorial(2 * k) if n > 0 else 0.0
+                       for k in range(1, ASYMPTOTIC_TERMS + 1)]
+                      for n in range(_MAX_ORDER + 1)])
+# Digamma: psi(z) ~ log z - 1/(2z) - sum_k B_2k / (2k z^2k) (A&S 6.3.18).
+_DIGAMMA = np.array([_BERNOULLI_EVEN[k - 1] / (2 * k) for k in range(1, ASYMPTOTIC_TERMS + 1)])
 
 
 def _compiled(function):
@@ -107,7 +122,97 @@ def _pole_pair(z_n, z_m, fermi_energy, p_n, p_m):
 
 
 @_compiled
-def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma, out):
+def _polygamma(n, x, scale):
+    """scale^n psi^(n)(x) for 1 <= n <= _MAX_ORDER and Re x > 0: the algorithm of
+    :func:`kubo_sot.kernels.polygamma.polygamma` (upward recurrence, then the Stirling
+    series), compiled."""
+    correction = 0j
+    for k in range(RECURRENCE_SHIFT):
+        t = scale / (x + k)
+        power = t
+        for _ in range(n - 1):
+            power *= t
+        correction += power / (x + k)
+    z = x + RECURRENCE_SHIFT
+    zinv = 1.0 / z
+    t = scale * zinv
+    lead = t
+    for _ in range(n - 1):
+        lead *= t
+    series = _FACTORIAL[n - 1] * lead + 0.5 * _FACTORIAL[n] * lead * zinv
+    z2inv = zinv * zinv
+    power = lead
+    for k in range(ASYMPTOTIC_TERMS):
+        power *= z2inv
+        series += _STIRLING[n, k] * power
+    sign = -1.0 if n % 2 == 0 else 1.0  # (-1)^(n+1)
+    return sign * series + sign * _FACTORIAL[n] * correction
+
+
+@_compiled
+def _digamma(x):
+    """psi(x) for Re x > 0: upward recurrence, then the Stirling series (A&S 6.3.18)."""
+    correction = 0j
+    for k in range(RECURRENCE_SHIFT):
+        correction += 1.0 / (x + k)
+    z = x + RECURRENCE_SHIFT
+    zinv = 1.0 / z
+    z2inv = zinv * zinv
+    series = cmath.log(z) - 0.5 * zinv
+    power = 1.0 + 0j
+    for k in range(ASYMPTOTIC_TERMS):
+        power *= z2inv
+        series -= _DIGAMMA[k] * power
+    return series - correction
+
+
+@_compiled
+def _thermal_power(p, c, fermi_energy, kappa):
+    """P_p(c) = Int (-df/deps) (eps - c)^-p = (-1)^(p-1) psi^(p)(x) / ((p-1)! kappa^p),
+    x = 1/2 + (mu - c) / kappa, kappa = 2 pi i k_B T (energy_integrals.EnergyIntegrals)."""
+    x = 0.5 + (fermi_energy - c) / kappa
+    sign = 1.0 if p % 2 == 1 else -1.0
+    return sign * _polygamma(p, x, 1.0 / kappa) / _FACTORIAL[p - 1]
+
+
+@_compiled
+def _thermal_scaled_power(p, c, fermi_energy, kappa):
+    """s^p P_p(c), s = |mu + i pi k_B T - c| = |kappa x| (EnergyIntegrals.scaled_power)."""
+    x = 0.5 + (fermi_energy - c) / kappa
+    sign = 1.0 if p % 2 == 1 else -1.0
+    phase = (-1j) ** p
+    return sign * phase * _polygamma(p, x, abs(x)) / _FACTORIAL[p - 1]
+
+
+@_compiled
+def _thermal_pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m):
+    """(surface_rr, sea)[n, m] of ``energy_integrals.pole_pair_integrals`` at T > 0, n != m:
+    the closed forms with L(a, b) = psi(x_a) - psi(x_b), or the midpoint series in units of
+    s = |mu + i pi k_B T - c| where |delta| < NEAR_DEGENERATE_RATIO s."""
+    kappa = 2j * math.pi * thermal_energy
+    d = z_m - z_n
+    delta = 0.5 * d
+    mid = 0.5 * (z_m + z_n)
+    s = abs(complex(fermi_energy, math.pi * thermal_energy) - mid)
+    if abs(delta) < NEAR_DEGENERATE_RATIO * s:
+        ratio2 = (delta / s) ** 2
+        term = 1.0 + 0j
+        rr = 0j
+        ss = 0j
+        for j in range(SERIES_TERMS):
+            rr += term * _thermal_scaled_power(2 + 2 * j, mid, fermi_energy, kappa)
+            ss -= ((j + 1) * term * _thermal_scaled_power(3 + 2 * j, mid, fermi_energy, kappa)
+                   / (3 + 2 * j))
+            term *= ratio2
+        return rr / s**2, d * (ss / s**3)
+    log_difference = (_digamma(0.5 + (fermi_energy - z_m) / kappa)
+                      - _digamma(0.5 + (fermi_energy - z_n) / kappa))
+    return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
+
+
+@_compiled
+def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma,
+                     thermal_energy, out):
     """Fill ``out`` (26,) with the packed integrand at one k-point.
 
     Two-band structure used instead of general matrix products (same algebra as the
@@ -141,13 +246,28 @@ def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy,
     vx_10 = (-alpha * e_y).conjugate()
     vy_10 = (alpha * e_x).conjugate()
 
-    p0 = 1.0 / complex(fermi_energy - e0, gamma)  # P_1(E_n - i Gamma)
-    p1 = 1.0 / complex(fermi_energy - e1, gamma)
-    rr, sea_01 = _pole_pair(complex(e0, -gamma), complex(e1, -gamma), fermi_energy, p0, p1)
-    # Weights: RA w_nm = p_m conj(p_n); RR w_nn = p_n^2, w_01 = w_10 = rr; sea w_nn = 0,
-    # w_01 = -w_10 = sea_01.
-    ra_00, ra_11, ra_off = abs(p0) ** 2, abs(p1) ** 2, 2.0 * p1 * p0.conjugate()
-    rr_00, rr_11, rr_off = (p0 * p0).real, (p1 * p1).real, 2.0 * rr.real
+    z0 = complex(e0, -gamma)
+    z1 = complex(e1, -gamma)
+    if thermal_energy == 0.0:
+        p0 = 1.0 / (fermi_energy - z0)  # P_1(E_n - i Gamma)
+        p1 = 1.0 / (fermi_energy - z1)
+        rr, sea_01 = _pole_pair(z0, z1, fermi_energy, p0, p1)
+        # Weights: RA w_nm = p_m conj(p_n); RR w_nn = p_n^2, w_01 = w_10 = rr; sea w_nn = 0,
+        # w_01 = -w_10 = sea_01.
+        ra_00, ra_11, ra_off = abs(p0) ** 2, abs(p1) ** 2, 2.0 * p1 * p0.conjugate()
+        rr_00, rr_11 = (p0 * p0).real, (p1 * p1).real
+    else:
+        # T > 0 (energy_integrals): RA w_nm = (P_1(z_m) - conj P_1(z_n)) / (z_m - conj z_n),
+        # so w_nn = -Im P_1(z_n) / Gamma; RR w_nn = P_2(z_n).
+        kappa = 2j * math.pi * thermal_energy
+        p0 = _thermal_power(1, z0, fermi_energy, kappa)
+        p1 = _thermal_power(1, z1, fermi_energy, kappa)
+        rr, sea_01 = _thermal_pole_pair(z0, z1, fermi_energy, thermal_energy, p0, p1)
+        ra_00, ra_11 = -p0.imag / gamma, -p1.imag / gamma
+        ra_off = 2.0 * (p1 - p0.conjugate()) / (z1 - z0.conjugate())
+        rr_00 = _thermal_power(2, z0, fermi_energy, kappa).real
+        rr_11 = _thermal_power(2, z1, fermi_energy, kappa).real
+    rr_off = 2.0 * rr.real
     sea_off = 2.0 * sea_01.imag
 
     for k in range(5):
@@ -180,11 +300,12 @@ def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy,
 
 
 @_compiled
-def _integrand_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma, out):
+def _integrand_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma,
+                    thermal_energy, out):
     """Fill ``out`` (P, 26) with the packed integrand at the k-points (kx, ky)."""
     for i in range(kx.shape[0]):
         _integrand_point(kx[i], ky[i], kinetic, alpha, exchange, mx, my, mz, fermi_energy,
-                         gamma, out[i])
+                         gamma, thermal_energy, out[i])
 
 
 @_compiled
@@ -239,7 +360,7 @@ def _null_rule_errors(coefficients, width, decay_ratio, decay_power, error_row):
 @_compiled
 def _ray_rule_loop(owner, a, b, cos, sin, k_end, infinite, nodes, weights, top,
                    decay_ratio, decay_power, kinetic, alpha, exchange, mx, my, mz,
-                   fermi_energy, gamma, value, error):
+                   fermi_energy, gamma, thermal_energy, value, error):
     """The quadrature rule on radial intervals, without storing the integrand's values.
 
     Interval i = [a_i, b_i] of ray owner[i] (direction cos, sin) in the radial coordinate
@@ -261,7 +382,7 @@ def _ray_rule_loop(owner, a, b, cos, sin, k_end, infinite, nodes, weights, top,
         for p in range(nodes.shape[0]):
             k, jacobian = _radial_point(mid + half * nodes[p], k_end[o], infinite[o])
             _integrand_point(k * cos[o], k * sin[o], kinetic, alpha, exchange, mx, my, mz,
-                             fermi_energy, gamma, row)
+                             fermi_energy, gamma, thermal_energy, row)
             _accumulate(row, jacobian, weights[p], top, p, value[i], coefficients, magnitude)
         for c in range(value.shape[1]):
             value[i, c] *= half
@@ -280,22 +401,24 @@ def flat_wave_vectors(kx, ky):
     return np.ascontiguousarray(kx).reshape(-1), np.ascontiguousarray(ky).reshape(-1)
 
 
-def rashba_integrand_t0(kx, ky, kinetic_coefficient, alpha, exchange, magnetization,
-                        fermi_energy, gamma):
-    """Packed Kubo-Bastin integrand of the continuum Rashba ferromagnet at T = 0 (compiled).
+def rashba_integrand(kx, ky, kinetic_coefficient, alpha, exchange, magnetization,
+                     fermi_energy, gamma, thermal_energy=0.0):
+    """Packed Kubo-Bastin integrand of the continuum Rashba ferromagnet (compiled).
 
     For H(k) = c k^2 s_0 + b(k).s with b = (alpha k_y - J M_x, -alpha k_x - J M_y, -J M_z),
     E_(-/+) = c k^2 -/+ |b| and G^R_n(eps) = 1 / (eps - E_n + i Gamma), returns per k
 
-        surface_a = -Re sum_{n,m} B_nm V_mn G^A_n(mu) G^R_m(mu)
-        surface_b = +Re sum_{n,m} B_nm V_mn G^R_n(mu) G^R_m(mu)
-        sea       = -Re sum_{n,m} B_nm V_mn (E_m - E_n) Int_{-inf}^{mu} (G^R_m)^2 (G^R_n)^2
+        surface_a = -Re sum_{n,m} B_nm V_mn Int (-f') G^A_n G^R_m
+        surface_b = +Re sum_{n,m} B_nm V_mn Int (-f') G^R_n G^R_m
+        sea       = -Re sum_{n,m} B_nm V_mn (E_m - E_n) Int f (G^R_m)^2 (G^R_n)^2
 
     (CONVENTIONS.md section 4; Crépieux & Bruno, PRB 64, 014416 (2001)) for
     B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z) and V = hbar v_j (j = x, y), packed as
     ``kubo_sot.observables.response._pack`` does (sigma I(a) + I(b), sigma II, chi I(a),
-    chi I(b), chi II).  Near-degenerate band pairs use the midpoint series of
-    :func:`kubo_sot.kernels.energy_integrals.band_pair_integrals` with the same switch.
+    chi I(b), chi II).  At T > 0 the energy integrals are the polygamma closed forms of
+    :mod:`kubo_sot.kernels.energy_integrals` (same recurrence and Stirling series as
+    :mod:`kubo_sot.kernels.polygamma`); near-degenerate band pairs use the midpoint series
+    of :func:`kubo_sot.kernels.energy_integrals.band_pair_integrals` with the same switch.
     This is the numpy eigenbasis route of
     :func:`kubo_sot.observables.response.response_integrand` (the readable reference, which
     the tests compare against) fused into one compiled loop.
@@ -316,6 +439,8 @@ def rashba_integrand_t0(kx, ky, kinetic_coefficient, alpha, exchange, magnetizat
         mu in eV.
     gamma : float
         Constant broadening Gamma in eV (> 0).
+    thermal_energy : float, optional
+        k_B T in eV (>= 0), default 0.
 
     Returns
     -------
@@ -330,24 +455,24 @@ def rashba_integrand_t0(kx, ky, kinetic_coefficient, alpha, exchange, magnetizat
     Examples
     --------
     >>> import numpy as np
-    >>> from kubo_sot.kernels.kubo_bastin_numba import rashba_integrand_t0
-    >>> rashba_integrand_t0(np.array([0.1, 0.5]), np.zeros(2), 0.0381, 0.1, 0.1,
-    ...                     (0, 0, 1), 0.3, 0.01).shape
+    >>> from kubo_sot.kernels.kubo_bastin_numba import rashba_integrand
+    >>> rashba_integrand(np.array([0.1, 0.5]), np.zeros(2), 0.0381, 0.1, 0.1,
+    ...                  (0, 0, 1), 0.3, 0.01, thermal_energy=0.0259).shape
     (2, 26)
     """
     if not AVAILABLE:
-        raise ModuleNotFoundError("rashba_integrand_t0 needs numba: pip install "
+        raise ModuleNotFoundError("rashba_integrand needs numba: pip install "
                                   "'kubo_sot[fast]' (or use the numpy route of "
                                   "kubo_sot.observables.response.response_integrand)")
     kx, ky = flat_wave_vectors(kx, ky)
     mx, my, mz = (float(x) for x in magnetization)
     out = np.empty((kx.size, N_COMPONENTS))
     _integrand_loop(kx, ky, float(kinetic_coefficient), float(alpha), float(exchange),
-                    mx, my, mz, float(fermi_energy), float(gamma), out)
+                    mx, my, mz, float(fermi_energy), float(gamma), float(thermal_energy), out)
     return out
 
 
-def fused_integrand(model, fermi_energy, gamma):
+def fused_integrand(model, fermi_energy, gamma, thermal_energy=0.0):
     """The compiled integrand ``f(kx, ky) -> (P, 26)`` for ``model``, or None.
 
     Parameters
@@ -358,7 +483,9 @@ def fused_integrand(model, fermi_energy, gamma):
     fermi_energy : float
         mu in eV.
     gamma : float
-        Constant broadening Gamma in eV (> 0); the kernel is for T = 0 only.
+        Constant broadening Gamma in eV (> 0).
+    thermal_energy : float, optional
+        k_B T in eV (>= 0), default 0.
 
     Returns
     -------
@@ -377,15 +504,15 @@ def fused_integrand(model, fermi_energy, gamma):
     if not applies(model):
         return None
     parameters = (model.kinetic_coefficient, model.alpha, model.exchange,
-                  model.magnetization, fermi_energy, gamma)
+                  model.magnetization, fermi_energy, gamma, thermal_energy)
 
     def integrand(kx, ky):
-        return rashba_integrand_t0(kx, ky, *parameters)
+        return rashba_integrand(kx, ky, *parameters)
 
     c, alpha, exchange, (mx, my, mz) = (parameters[0], parameters[1], parameters[2],
                                         parameters[3])
     scalars = (float(c), float(alpha), float(exchange), float(mx), float(my), float(mz),
-               float(fermi_energy), float(gamma))
+               float(fermi_energy), float(gamma), float(thermal_energy))
 
     def ray_rule(owner, a, b, rays, rule, magnitude=False):
         """Compiled quadrature rule on radial intervals: (value, error), see

@@ -66,15 +66,13 @@ def compiled_integrand(kernel, build):
 
     ``build`` returns a closure of :mod:`kubo_sot.kernels.kubo_bastin_numba` or
     :mod:`kubo_sot.kernels.disorder_numba`, or None where it does not apply (numba missing,
-    not the continuum RashbaFerromagnet, T > 0): "auto" then falls back to numpy, "numba"
-    raises.
+    not the continuum RashbaFerromagnet): "auto" then falls back to numpy, "numba" raises.
     """
     _checks.choice("kernel", kernel, KERNELS)
     fused = None if kernel == "numpy" else build()
     if fused is None and kernel == "numba":
-        raise ParameterError("kernel = 'numba' needs numba (pip install 'kubo_sot[fast]'), a "
-                             "continuum RashbaFerromagnet and temperature = 0; use kernel = "
-                             "'auto' or 'numpy'")
+        raise ParameterError("kernel = 'numba' needs numba (pip install 'kubo_sot[fast]') and "
+                             "a continuum RashbaFerromagnet; use kernel = 'auto' or 'numpy'")
     return fused
 
 
@@ -85,12 +83,12 @@ def response_integrand(model, fermi_energy, broadening, thermal_energy, route="e
     Operators B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z), field directions j = x, y.
     ``kernel`` (eigenbasis route): "numpy" is the readable reference; "numba" the compiled
     fused loop of :mod:`kubo_sot.kernels.kubo_bastin_numba` (continuum RashbaFerromagnet,
-    T = 0; same numbers to rounding); "auto" takes numba where it applies and is installed.
+    any T; same numbers to rounding); "auto" takes numba where it applies and is installed.
     """
     spins = model.spin_operators()
     if route == "eigenbasis":
-        fused = compiled_integrand(kernel, lambda: None if thermal_energy > 0.0 else
-                                   fused_integrand(model, fermi_energy, broadening.gamma))
+        fused = compiled_integrand(kernel, lambda: fused_integrand(
+            model, fermi_energy, broadening.gamma, thermal_energy))
         if fused is not None:
             return fused
         integrals = EnergyIntegrals(fermi_energy, thermal_energy)
@@ -212,8 +210,8 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         returned alongside as ``result.bare``).  Default False.
     kernel : {"auto", "numpy", "numba"}, keyword-only
         Per-k kernel of the eigenbasis route: "auto" (default) uses the compiled numba
-        kernels for the continuum model at T = 0 when ``kubo_sot[fast]`` is installed, else
-        numpy; the two agree to rounding (tests/test_numba_kernel.py,
+        kernels for the continuum model when ``kubo_sot[fast]`` is installed, else numpy;
+        the two agree to rounding (tests/test_numba_kernel.py,
         tests/test_disorder_numba.py).
 
     Returns
