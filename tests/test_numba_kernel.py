@@ -218,14 +218,18 @@ def test_compiled_ray_rule_matches_the_numpy_rule(point):
 
 
 def test_compiled_polygamma_matches_the_numpy_one(numba_installed):
-    """The compiled psi^(n) (n = 0 .. 23, as the T > 0 weights need) against
+    """The compiled psi^(n) (n = 0, 1, 2 in one pass, and n = 1 .. 23, as the T > 0 weights
+    need) against
     kernels.polygamma (itself tested against mpmath) on arguments x = 1/2 + (mu - z)/kappa
     with Re x from 0.5 to 60 and |Im x| up to 60, with and without the scale |x|."""
     from kubo_sot.kernels.polygamma import polygamma
     rng = np.random.default_rng(3)
     x = 0.5 + rng.uniform(0.0, 60.0, 200) + 1j * rng.uniform(-60.0, 60.0, 200)
-    digamma = np.array([kubo_bastin_numba._digamma(v) for v in x])
-    assert np.allclose(digamma, polygamma(0, x), rtol=1e-14, atol=0)
+    for scale in (np.ones(x.size), 1.0 / (2j * np.pi * 0.0259) * np.ones(x.size)):
+        fast = np.array([kubo_bastin_numba._polygamma_012(v, s) for v, s in zip(x, scale)])
+        assert np.allclose(fast[:, 0], polygamma(0, x), rtol=1e-14, atol=0)
+        for n in (1, 2):
+            assert np.allclose(fast[:, n], scale**n * polygamma(n, x), rtol=1e-13, atol=0), n
     for n in range(1, kubo_bastin_numba._MAX_ORDER + 1):
         for scale in (np.ones(x.size), np.abs(x)):
             fast = np.array([kubo_bastin_numba._polygamma(n, v, s) for v, s in zip(x, scale)])

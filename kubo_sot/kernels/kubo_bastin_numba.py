@@ -150,29 +150,35 @@ def _polygamma(n, x, scale):
 
 
 @_compiled
-def _digamma(x):
-    """psi(x) for Re x > 0: upward recurrence, then the Stirling series (A&S 6.3.18)."""
-    correction = 0j
+def _polygamma_012(x, scale):
+    """(psi(x), scale psi'(x), scale^2 psi''(x)) in one pass: the recurrence and Stirling
+    series of _polygamma (for psi: log z - 1/(2z) - sum_k B_2k / (2k z^2k), A&S 6.3.18),
+    sharing the powers of 1/(x + k) and 1/z."""
+    c0 = 0j
+    c1 = 0j
+    c2 = 0j
     for k in range(RECURRENCE_SHIFT):
-        correction += 1.0 / (x + k)
+        t = 1.0 / (x + k)
+        st = scale * t
+        c0 += t
+        c1 += st * t
+        c2 += st * st * t
     z = x + RECURRENCE_SHIFT
     zinv = 1.0 / z
     z2inv = zinv * zinv
-    series = cmath.log(z) - 0.5 * zinv
+    lead1 = scale * zinv
+    lead2 = lead1 * lead1
+    s0 = cmath.log(z) - 0.5 * zinv
+    s1 = _FACTORIAL[0] * lead1 + 0.5 * _FACTORIAL[1] * lead1 * zinv
+    s2 = _FACTORIAL[1] * lead2 + 0.5 * _FACTORIAL[2] * lead2 * zinv
     power = 1.0 + 0j
     for k in range(ASYMPTOTIC_TERMS):
         power *= z2inv
-        series -= _DIGAMMA[k] * power
-    return series - correction
-
-
-@_compiled
-def _thermal_power(p, c, fermi_energy, kappa):
-    """P_p(c) = Int (-df/deps) (eps - c)^-p = (-1)^(p-1) psi^(p)(x) / ((p-1)! kappa^p),
-    x = 1/2 + (mu - c) / kappa, kappa = 2 pi i k_B T (energy_integrals.EnergyIntegrals)."""
-    x = 0.5 + (fermi_energy - c) / kappa
-    sign = 1.0 if p % 2 == 1 else -1.0
-    return sign * _polygamma(p, x, 1.0 / kappa) / _FACTORIAL[p - 1]
+        s0 -= _DIGAMMA[k] * power
+        s1 += _STIRLING[1, k] * lead1 * power
+        s2 += _STIRLING[2, k] * lead2 * power
+    # psi^(n) = (-1)^(n+1) [series + n! correction]
+    return s0 - c0, s1 + _FACTORIAL[1] * c1, -(s2 + _FACTORIAL[2] * c2)
 
 
 @_compiled
@@ -185,10 +191,11 @@ def _thermal_scaled_power(p, c, fermi_energy, kappa):
 
 
 @_compiled
-def _thermal_pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m):
+def _thermal_pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m, psi_n, psi_m):
     """(surface_rr, sea)[n, m] of ``energy_integrals.pole_pair_integrals`` at T > 0, n != m:
-    the closed forms with L(a, b) = psi(x_a) - psi(x_b), or the midpoint series in units of
-    s = |mu + i pi k_B T - c| where |delta| < NEAR_DEGENERATE_RATIO s."""
+    the closed forms with L(a, b) = psi(x_a) - psi(x_b) (psi_n = psi(x_n) given), or the
+    midpoint series in units of s = |mu + i pi k_B T - c| where
+    |delta| < NEAR_DEGENERATE_RATIO s."""
     kappa = 2j * math.pi * thermal_energy
     d = z_m - z_n
     delta = 0.5 * d
@@ -205,8 +212,7 @@ def _thermal_pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m):
                    / (3 + 2 * j))
             term *= ratio2
         return rr / s**2, d * (ss / s**3)
-    log_difference = (_digamma(0.5 + (fermi_energy - z_m) / kappa)
-                      - _digamma(0.5 + (fermi_energy - z_n) / kappa))
+    log_difference = psi_m - psi_n
     return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
 
 
@@ -259,14 +265,15 @@ def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy,
     else:
         # T > 0 (energy_integrals): RA w_nm = (P_1(z_m) - conj P_1(z_n)) / (z_m - conj z_n),
         # so w_nn = -Im P_1(z_n) / Gamma; RR w_nn = P_2(z_n).
+        # P_1 = psi'(x) / kappa, P_2 = -psi''(x) / kappa^2, x = 1/2 + (mu - z) / kappa.
         kappa = 2j * math.pi * thermal_energy
-        p0 = _thermal_power(1, z0, fermi_energy, kappa)
-        p1 = _thermal_power(1, z1, fermi_energy, kappa)
-        rr, sea_01 = _thermal_pole_pair(z0, z1, fermi_energy, thermal_energy, p0, p1)
+        psi0, p0, q0 = _polygamma_012(0.5 + (fermi_energy - z0) / kappa, 1.0 / kappa)
+        psi1, p1, q1 = _polygamma_012(0.5 + (fermi_energy - z1) / kappa, 1.0 / kappa)
+        rr, sea_01 = _thermal_pole_pair(z0, z1, fermi_energy, thermal_energy, p0, p1, psi0,
+                                        psi1)
         ra_00, ra_11 = -p0.imag / gamma, -p1.imag / gamma
         ra_off = 2.0 * (p1 - p0.conjugate()) / (z1 - z0.conjugate())
-        rr_00 = _thermal_power(2, z0, fermi_energy, kappa).real
-        rr_11 = _thermal_power(2, z1, fermi_energy, kappa).real
+        rr_00, rr_11 = -q0.real, -q1.real
     rr_off = 2.0 * rr.real
     sea_off = 2.0 * sea_01.imag
 
