@@ -25,8 +25,8 @@ import cmath
 import numpy as np
 
 from .green import PAULI_BASIS
-from .kubo_bastin_numba import (AVAILABLE, _compiled, _hamiltonian, _pole_pair, applies,
-                                flat_wave_vectors)
+from .kubo_bastin_numba import (AVAILABLE, _compiled, _hamiltonian, _log_ratio, _pole_pair,
+                                applies, flat_wave_vectors)
 
 N_COMPONENTS = 58  # layout of kubo_sot.observables.disordered_response.disordered_integrand
 N_SELF_ENERGY = 7  # layout of kubo_sot.observables.self_energy.self_energy_integrand
@@ -160,7 +160,7 @@ def _disordered_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy,
         # Z_j = sum_{n,m} sea_nm P_m V_j P_n become
         #   4 X_j = (p0^2 + p1^2 + 2 rr) V + (p1^2 - p0^2)(U V + V U) + (p0^2 + p1^2 - 2 rr) U V U
         #   2 Z_j = sea_01 (U V - V U).
-        rr, sea_01 = _pole_pair(z0, z1, mu, p0, p1)
+        rr, sea_01 = _pole_pair(z0, z1, mu, 0.0, p0, p1, _log_ratio(mu, z1, z0))
         c_v = 0.25 * (p0 * p0 + p1 * p1 + 2.0 * rr)
         c_sym = 0.25 * (p1 * p1 - p0 * p0)
         c_uvu = 0.25 * (p0 * p0 + p1 * p1 - 2.0 * rr)

@@ -87,41 +87,6 @@ def _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz):
 
 
 @_compiled
-def _pole_pair(z_n, z_m, fermi_energy, p_n, p_m):
-    """(surface_rr, sea)[n, m] of ``energy_integrals.pole_pair_integrals`` at T = 0, n != m.
-
-    Int (-f') G^R_m G^R_n and (z_m - z_n) Int f (G^R_m)^2 (G^R_n)^2 for complex poles z in
-    the lower half plane, with P_p(c) = (mu - c)^-p, L(a, b) = log(mu - a) - log(mu - b)
-    and p_n = P_1(z_n): the closed forms, or, when |delta| < NEAR_DEGENERATE_RATIO |mu - c|
-    (delta = (z_m - z_n) / 2, c the midpoint of the poles), the midpoint series in units
-    of s = |mu - c|, term by term as in the reference.
-    """
-    d = z_m - z_n
-    delta = 0.5 * d
-    mid = 0.5 * (z_m + z_n)
-    s = abs(fermi_energy - mid)
-    if abs(delta) < NEAR_DEGENERATE_RATIO * s:
-        # s P_p(c) = w^p with |w| = 1; the ratio (delta / s)^2 is complex, |.| < 0.0225.
-        w = s / (fermi_energy - mid)
-        w2 = w * w
-        ratio2 = (delta / s) ** 2
-        term = 1.0 + 0j
-        power = w2  # w^(2 + 2j)
-        rr = 0j
-        ss = 0j
-        for j in range(SERIES_TERMS):
-            rr += term * power
-            ss -= (j + 1) * term * power * w / (3 + 2 * j)
-            term *= ratio2
-            power *= w2
-        return rr / s**2, d * (ss / s**3)
-    # One log of the ratio: both mu - z lie in the upper half plane (Im = Gamma > 0), so
-    # their arguments differ by less than pi and the principal branches agree.
-    log_difference = cmath.log((fermi_energy - z_m) / (fermi_energy - z_n))
-    return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
-
-
-@_compiled
 def _polygamma(n, x, scale):
     """scale^n psi^(n)(x) for 1 <= n <= _MAX_ORDER and Re x > 0: the algorithm of
     :func:`kubo_sot.kernels.polygamma.polygamma` (upward recurrence, then the Stirling
@@ -182,37 +147,49 @@ def _polygamma_012(x, scale):
 
 
 @_compiled
-def _thermal_scaled_power(p, c, fermi_energy, kappa):
-    """s^p P_p(c), s = |mu + i pi k_B T - c| = |kappa x| (EnergyIntegrals.scaled_power)."""
-    x = 0.5 + (fermi_energy - c) / kappa
+def _scaled_power(p, c, fermi_energy, thermal_energy):
+    """s^p P_p(c), s = |mu + i pi k_B T - c| (EnergyIntegrals.scaled_power): at T = 0
+    (s / (mu - c))^p, at T > 0 (-1)^(p-1) (-i)^p |x|^p psi^(p)(x) / (p-1)! with
+    x = 1/2 + (mu - c) / kappa, kappa = 2 pi i k_B T."""
+    if thermal_energy == 0.0:
+        return (abs(fermi_energy - c) / (fermi_energy - c)) ** p
+    x = 0.5 + (fermi_energy - c) / (2j * math.pi * thermal_energy)
     sign = 1.0 if p % 2 == 1 else -1.0
-    phase = (-1j) ** p
-    return sign * phase * _polygamma(p, x, abs(x)) / _FACTORIAL[p - 1]
+    return sign * (-1j) ** p * _polygamma(p, x, abs(x)) / _FACTORIAL[p - 1]
 
 
 @_compiled
-def _thermal_pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m, psi_n, psi_m):
-    """(surface_rr, sea)[n, m] of ``energy_integrals.pole_pair_integrals`` at T > 0, n != m:
-    the closed forms with L(a, b) = psi(x_a) - psi(x_b) (psi_n = psi(x_n) given), or the
-    midpoint series in units of s = |mu + i pi k_B T - c| where
-    |delta| < NEAR_DEGENERATE_RATIO s."""
-    kappa = 2j * math.pi * thermal_energy
+def _log_ratio(fermi_energy, z_m, z_n):
+    """L(z_m, z_n) at T = 0 as one log of the ratio: both mu - z lie in the upper half plane
+    (Im z < 0), so their arguments differ by less than pi and the principal branches agree."""
+    return cmath.log((fermi_energy - z_m) / (fermi_energy - z_n))
+
+
+@_compiled
+def _pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m, log_difference):
+    """(surface_rr, sea)[n, m] of ``energy_integrals.pole_pair_integrals``, n != m.
+
+    Int (-f') G^R_m G^R_n and (z_m - z_n) Int f (G^R_m)^2 (G^R_n)^2 for complex poles z in
+    the lower half plane, from p_n = P_1(z_n) and log_difference = L(z_m, z_n): the closed
+    forms, or, when |delta| < NEAR_DEGENERATE_RATIO s (delta = (z_m - z_n) / 2, c the
+    midpoint of the poles, s = |mu + i pi k_B T - c|), the midpoint series in units of s,
+    term by term as in the reference.
+    """
     d = z_m - z_n
     delta = 0.5 * d
     mid = 0.5 * (z_m + z_n)
     s = abs(complex(fermi_energy, math.pi * thermal_energy) - mid)
     if abs(delta) < NEAR_DEGENERATE_RATIO * s:
-        ratio2 = (delta / s) ** 2
+        ratio2 = (delta / s) ** 2  # complex, |.| < 0.0225
         term = 1.0 + 0j
         rr = 0j
         ss = 0j
         for j in range(SERIES_TERMS):
-            rr += term * _thermal_scaled_power(2 + 2 * j, mid, fermi_energy, kappa)
-            ss -= ((j + 1) * term * _thermal_scaled_power(3 + 2 * j, mid, fermi_energy, kappa)
+            rr += term * _scaled_power(2 + 2 * j, mid, fermi_energy, thermal_energy)
+            ss -= ((j + 1) * term * _scaled_power(3 + 2 * j, mid, fermi_energy, thermal_energy)
                    / (3 + 2 * j))
             term *= ratio2
         return rr / s**2, d * (ss / s**3)
-    log_difference = psi_m - psi_n
     return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
 
 
@@ -257,7 +234,8 @@ def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy,
     if thermal_energy == 0.0:
         p0 = 1.0 / (fermi_energy - z0)  # P_1(E_n - i Gamma)
         p1 = 1.0 / (fermi_energy - z1)
-        rr, sea_01 = _pole_pair(z0, z1, fermi_energy, p0, p1)
+        rr, sea_01 = _pole_pair(z0, z1, fermi_energy, 0.0, p0, p1,
+                                _log_ratio(fermi_energy, z1, z0))
         # Weights: RA w_nm = p_m conj(p_n); RR w_nn = p_n^2, w_01 = w_10 = rr; sea w_nn = 0,
         # w_01 = -w_10 = sea_01.
         ra_00, ra_11, ra_off = abs(p0) ** 2, abs(p1) ** 2, 2.0 * p1 * p0.conjugate()
@@ -269,8 +247,7 @@ def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy,
         kappa = 2j * math.pi * thermal_energy
         psi0, p0, q0 = _polygamma_012(0.5 + (fermi_energy - z0) / kappa, 1.0 / kappa)
         psi1, p1, q1 = _polygamma_012(0.5 + (fermi_energy - z1) / kappa, 1.0 / kappa)
-        rr, sea_01 = _thermal_pole_pair(z0, z1, fermi_energy, thermal_energy, p0, p1, psi0,
-                                        psi1)
+        rr, sea_01 = _pole_pair(z0, z1, fermi_energy, thermal_energy, p0, p1, psi1 - psi0)
         ra_00, ra_11 = -p0.imag / gamma, -p1.imag / gamma
         ra_off = 2.0 * (p1 - p0.conjugate()) / (z1 - z0.conjugate())
         rr_00, rr_11 = -q0.real, -q1.real
