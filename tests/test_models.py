@@ -100,7 +100,7 @@ def test_closed_form_fermi_crossings_against_sampling(point):
     _, kwargs, mu, gamma, _ = point
     model = kubo_sot.RashbaFerromagnet(**kwargs)
     phi = np.linspace(0.05, 2 * np.pi, 17)
-    k_max = 1.25 * max(model._feature_radius(mu, gamma))
+    k_max = 1.25 * model._feature_radius(mu, gamma)
     sampled, sampled_widths = sampled_ray_breakpoints(model.band_energies, phi,
                                                       np.full(phi.size, k_max), mu, gamma)
     radii, band, slope = model.fermi_crossings(phi, mu)

@@ -493,10 +493,9 @@ def fused_integrand(model, fermi_energy, gamma, thermal_energy=0.0):
     def integrand(kx, ky):
         return rashba_integrand(kx, ky, *parameters)
 
-    c, alpha, exchange, (mx, my, mz) = (parameters[0], parameters[1], parameters[2],
-                                        parameters[3])
-    scalars = (float(c), float(alpha), float(exchange), float(mx), float(my), float(mz),
-               float(fermi_energy), float(gamma), float(thermal_energy))
+    scalars = (float(model.kinetic_coefficient), float(model.alpha), float(model.exchange),
+               *(float(m) for m in model.magnetization), float(fermi_energy), float(gamma),
+               float(thermal_energy))
 
     def ray_rule(owner, a, b, rays, rule, magnitude=False):
         """Compiled quadrature rule on radial intervals: (value, error), see

@@ -251,12 +251,15 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
         return np.full(np.shape(phi), np.inf)
 
     def _feature_radius(self, fermi_energy, energy_width):
+        """Radius (nm^-1) within which the integrand has its sharp features."""
         c, a, j = self._kinetic, self.alpha, self.exchange
         e_top = max(fermi_energy, -j) + j + FEATURE_ENERGY_MARGIN * energy_width
         # Beyond this radius even the lower band (>= c k^2 - alpha k - J) lies above e_top.
         k_e = (a + np.sqrt(a * a + 4 * c * e_top)) / (2 * c)
         k_gap = j / a if a > 0 else 0.0
-        return k_e, k_gap
+        # Include the minimal-gap region only when it lies near the Fermi region; far in
+        # the tail both bands are far above mu and the gap closing is invisible.
+        return max(k_e, 1.2 * k_gap) if k_gap < 3 * k_e else k_e
 
     def _ray_projection(self, phi):
         """p = M_x sin(phi) - M_y cos(phi): along the ray k (cos phi, sin phi) the field is
@@ -302,10 +305,7 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
         + 2 alpha^3 J p k - alpha^2 J^2 p^2 = 0;  the gap 2|b| is smallest at k = J p / alpha,
         with width sqrt(J^2 (1 - p^2) + energy_width^2) / alpha.
         """
-        k_e, k_gap = self._feature_radius(fermi_energy, energy_width)
-        # Include the minimal-gap region only when it lies near the Fermi region; far in
-        # the tail both bands are far above mu and the gap closing is invisible.
-        k_max = 1.25 * (max(k_e, 1.2 * k_gap) if k_gap < 3 * k_e else k_e)
+        k_max = 1.25 * self._feature_radius(fermi_energy, energy_width)
         if self.alpha == 0.0:
             return sampled_ray_breakpoints(self.band_energies, phi,
                                            np.full(np.shape(phi), k_max), fermi_energy,
@@ -330,8 +330,7 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
         return np.where(keep, radii, np.nan), np.where(keep, widths, np.nan)
 
     def tail_start(self, phi, fermi_energy, energy_width):
-        k_e, k_gap = self._feature_radius(fermi_energy, energy_width)
-        k = 1.5 * (max(k_e, 1.2 * k_gap) if k_gap < 3 * k_e else k_e)
+        k = 1.5 * self._feature_radius(fermi_energy, energy_width)
         return np.full(np.shape(phi), k)
 
 

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from .. import _checks
+from .._parallel import interleaved_chunks
 from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
                          SPIN_DENSITY_FACTOR_PER_V_NM)
 from ..errors import ConvergenceError, ConvergenceWarning, ParameterError
@@ -294,18 +295,14 @@ def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n
     if n_jobs == 1 or len(points) == 1:
         results = _response_list(model, points, options)
     else:
-        # Chunks of points, a few per worker: a point may take only ~1 ms, about the cost
-        # of a joblib task's round trip.
-        from joblib import Parallel, cpu_count, delayed
-        workers = cpu_count() if n_jobs == -1 else n_jobs
-        # Interleaved chunks: neighbouring points cost alike, so the workers finish together.
-        n_chunks = min(len(points), 4 * workers)
-        order = [i for start in range(n_chunks) for i in range(start, len(points), n_chunks)]
+        from joblib import Parallel, delayed
+        chunks = interleaved_chunks(list(range(len(points))), n_jobs)
         parts = Parallel(n_jobs=n_jobs)(delayed(_response_list)(
-            model, points[start::n_chunks], options) for start in range(n_chunks))
+            model, [points[i] for i in chunk], options) for chunk in chunks)
         results = [None] * len(points)
-        for i, r in zip(order, (r for part in parts for r in part)):
-            results[i] = r
+        for chunk, part in zip(chunks, parts):
+            for i, r in zip(chunk, part):
+                results[i] = r
     out = np.empty(len(points), dtype=object)
     out[:] = results
     return out.reshape(shape)

@@ -2,6 +2,7 @@
 with a checkpoint store, and return an xarray.Dataset."""
 
 
+from .._parallel import interleaved_chunks
 from ..errors import ParameterError
 from .dataset import to_dataset
 from .evaluate import QUANTITIES, check_point, evaluate_point
@@ -18,12 +19,6 @@ def _missing_extra(package, extra):
 
 def _task(index, spec, model_factory):
     return index, evaluate_point(spec, model_factory)
-
-
-# joblib tasks per worker: each task is a chunk of points, so that light points (~1 ms)
-# are not dominated by the ~1 ms round trip of a task; several chunks per worker keep
-# the load balanced.
-CHUNKS_PER_WORKER = 4
 
 
 def _chunk_task(indices, specs, keys, model_factory, store):
@@ -134,19 +129,13 @@ def _run(todo, specs, keys, backend, n_jobs, client, scheduler, model_factory, s
         for i in todo:
             yield (*_task(i, specs[i], model_factory), False)
     elif backend == "joblib":
-        import numpy as np
-        from joblib import Parallel, cpu_count, delayed, parallel_config
-        workers = cpu_count() if n_jobs == -1 else n_jobs
-        # Interleaved, not contiguous: neighbouring grid points cost alike, so each chunk
-        # gets a sample of the whole grid and the workers finish together.
-        n_chunks = min(len(todo), CHUNKS_PER_WORKER * workers)
-        chunks = [np.array(todo[i::n_chunks]) for i in range(n_chunks)]
+        from joblib import Parallel, delayed, parallel_config
         # One BLAS/OpenMP thread per worker so that n_jobs workers fill n_jobs cores.
         with parallel_config(backend="loky", inner_max_num_threads=1):
             for done in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                    delayed(_chunk_task)(c.tolist(), [specs[i] for i in c],
-                                         [keys[i] for i in c], model_factory, store)
-                    for c in chunks):
+                    delayed(_chunk_task)(c, [specs[i] for i in c], [keys[i] for i in c],
+                                         model_factory, store)
+                    for c in interleaved_chunks(todo, n_jobs)):
                 for index, result in done:
                     yield index, result, store is not None
     else:
