@@ -22,6 +22,7 @@ from kubo_sot.kernels.green import ConstantBroadening
 from kubo_sot.observables.response import response_integrand, route_comparison
 
 from .kernel_speed import kernel_speed
+from .parallel_speedup import in_fresh_interpreters
 from .uniform_mesh import uniform_mesh_integral
 
 POINTS = [
@@ -153,38 +154,6 @@ def many_fermi_energies():
     return out
 
 
-def joblib_speedup():
-    """Serial vs 2 joblib workers on batches of 64 points (M along z: ~1.5 ms per point;
-    M in-plane: ~15 ms).  'cold' includes starting the worker processes (about a second:
-    importing numpy, scipy, numba), 'warm' reuses them, as every later sweep of a session
-    does (joblib keeps its loky executor).  Warm and serial times are medians of 3 runs
-    (a 64-point batch of light points takes only ~0.1 s)."""
-    from joblib.externals.loky import get_reusable_executor
-
-    from kubo_sot.sweep import sweep
-
-    def timed(**kwargs):
-        t = time.perf_counter()
-        sweep(base, grid, **kwargs)
-        return time.perf_counter() - t
-
-    out = {}
-    for label, m in (("z_64_points", (0, 0, 1)), ("in_plane_64_points", (1, 0, 0))):
-        base = dict(alpha=0.1, exchange=0.1, magnetization=m, broadening=0.01, rtol=1e-6)
-        grid = {"fermi_energy": list(np.linspace(0.0, 0.5, 64))}
-        sweep(base, {"fermi_energy": [0.1]}, backend="serial")  # load compiled kernels
-        serial = statistics.median(timed(backend="serial") for _ in range(3))
-        get_reusable_executor().shutdown(wait=True)
-        cold = timed(backend="joblib", n_jobs=2)
-        warm = statistics.median(timed(backend="joblib", n_jobs=2) for _ in range(3))
-        out[label] = {"serial_s": serial, "two_workers_cold_s": cold,
-                      "two_workers_warm_s": warm, "speedup_cold": serial / cold,
-                      "speedup_warm": serial / warm}
-        print(f"joblib 2 workers, {label}: {serial / cold:.2f}x cold, {serial / warm:.2f}x "
-              f"warm (serial {serial:.2f} s, cold {cold:.2f} s, warm {warm:.2f} s)", flush=True)
-    return out
-
-
 def vertex_correction_cost(quick):
     """Vertex-corrected point (SCBA + ladder, white noise of Born width Gamma) vs the bare
     bubble of the same disorder and vs the constant-Gamma point, same rtol 1e-6."""
@@ -226,7 +195,7 @@ def main(argv=None):
                    "check_route": check_route_ratio(),
                    "uniform_mesh": uniform_mesh_ratio(),
                    "fermi_energies_100": many_fermi_energies(),
-                   "joblib": joblib_speedup(),
+                   "joblib": in_fresh_interpreters(),
                    "vertex_corrections": vertex_correction_cost(args.quick)})
     report["peak_memory_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the whole process (incl. uniform-mesh baseline) "
