@@ -200,6 +200,38 @@ def test_self_energy_kernel_matches_numpy(numba_installed, scba, point):
     assert np.max(np.abs(fast - reference) / scale[:, None]) <= PER_K_ROUNDING
 
 
+# The compiled rule and the numpy rule sum the same values in a different order.
+RULE_ROUNDING = 1e-13
+
+
+@pytest.mark.parametrize("point", POINTS[:4], ids=[p[0] for p in POINTS[:4]])
+def test_compiled_ray_rules_match_the_numpy_rule(numba_installed, scba, point):
+    """The compiled quadrature rule of both disorder kernels (``ray_rule_from_loop``: tail
+    map, Jacobian, |integrand| columns, error estimate) against the numpy rule applied to
+    the same kernel's values, on the initial intervals of 8 rays and after two refinements:
+    the same k-points, values to rounding of the ray integrals of |F|, estimates to 1e-6
+    (or that rounding)."""
+    from kubo_sot.integrate import kspace
+    model, mu, sigma = scba(point)
+    phi = np.linspace(0.1, 2 * np.pi, 8, endpoint=False)
+    for fused in (disorder_numba.fused_disordered_integrand(model, mu, sigma),
+                  disorder_numba.fused_self_energy_integrand(model, mu, sigma.matrix, 0.0015)):
+        compiled = kspace._with_magnitude(fused)
+        plain = kspace._with_magnitude(lambda kx, ky, f=fused: f(kx, ky))
+        assert hasattr(compiled, "ray_rule") and not hasattr(plain, "ray_rule")
+        fast = kspace.radial_integrals(model, compiled, phi, mu, sigma.gamma, 0.0,
+                                       max_iterations=3)
+        slow = kspace.radial_integrals(model, plain, phi, mu, sigma.gamma, 0.0,
+                                       max_iterations=3)
+        assert fast[2] == slow[2] > 0
+        n = slow[0].shape[1] // 2
+        scale = np.max(slow[0][:, n:], axis=1, keepdims=True)
+        assert np.all(np.abs(fast[0] - slow[0]) <= RULE_ROUNDING * scale)
+        # (The compiled rule gives the |F| columns, a scale only, no error estimate.)
+        assert np.all(np.abs(fast[1][:, :n] - slow[1][:, :n])
+                      <= 1e-6 * slow[1][:, :n] + RULE_ROUNDING * scale)
+
+
 def test_hard_points_are_hard(scba):
     """The switch points straddle the switch, and the touching point has q = 0 exactly."""
     model, mu, sigma = scba(TOUCHING)

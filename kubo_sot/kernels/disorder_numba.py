@@ -26,7 +26,7 @@ import numpy as np
 
 from .green import PAULI_BASIS
 from .kubo_bastin_numba import (AVAILABLE, _compiled, _hamiltonian, _log_ratio, _pole_pair,
-                                applies, flat_wave_vectors)
+                                applies, flat_wave_vectors, ray_rule_from_loop)
 
 N_COMPONENTS = 58  # layout of kubo_sot.observables.disordered_response.disordered_integrand
 N_SELF_ENERGY = 7  # layout of kubo_sot.observables.self_energy.self_energy_integrand
@@ -281,6 +281,11 @@ def fused_disordered_integrand(model, fermi_energy, self_energy):
         out = np.empty((arguments[0].size, N_COMPONENTS))
         _disordered_loop(*arguments, mu, sigma, PAULI_BASIS, out)
         return out
+
+    scalars = _model_arguments(model, np.zeros(0), np.zeros(0))[2:]
+    integrand.ray_rule = ray_rule_from_loop(
+        lambda kx, ky, out: _disordered_loop(kx, ky, *scalars, mu, sigma, PAULI_BASIS, out),
+        N_COMPONENTS)
     return integrand
 
 
@@ -329,4 +334,9 @@ def fused_self_energy_integrand(model, fermi_energy, matrix, strength):
         out = np.empty((arguments[0].size, N_SELF_ENERGY))
         _self_energy_loop(*arguments, mu, sigma, strength, out)
         return out
+
+    scalars = _model_arguments(model, np.zeros(0), np.zeros(0))[2:]
+    integrand.ray_rule = ray_rule_from_loop(
+        lambda kx, ky, out: _self_energy_loop(kx, ky, *scalars, mu, sigma, strength, out),
+        N_SELF_ENERGY)
     return integrand

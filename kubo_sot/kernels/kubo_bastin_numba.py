@@ -373,6 +373,70 @@ def _ray_rule_loop(owner, a, b, cos, sin, k_end, infinite, nodes, weights, top,
         _null_rule_errors(coefficients, 2.0 * half, decay_ratio, decay_power, error[i])
 
 
+@_compiled
+def _interval_nodes(owner, a, b, cos, sin, k_end, infinite, nodes, kx, ky, jacobian):
+    """The rule's nodes on every interval, interval-major: wave vectors (kx, ky) and the
+    radial Jacobian (``_radial_point``) at node p of interval i in row i * n + p."""
+    n = nodes.shape[0]
+    for i in range(a.shape[0]):
+        o = owner[i]
+        half = 0.5 * (b[i] - a[i])
+        mid = 0.5 * (a[i] + b[i])
+        for p in range(n):
+            k, jac = _radial_point(mid + half * nodes[p], k_end[o], infinite[o])
+            kx[i * n + p] = k * cos[o]
+            ky[i * n + p] = k * sin[o]
+            jacobian[i * n + p] = jac
+
+
+@_compiled
+def _apply_rule(rows, jacobian, a, b, weights, top, decay_ratio, decay_power, value, error):
+    """The rule and its error estimate on each interval from the integrand's values at the
+    nodes of ``_interval_nodes`` (``rows``, overwritten with values times the Jacobian); as
+    ``_ray_rule_loop`` (|values| after the values when ``value`` has twice the columns)."""
+    n = weights.shape[0]
+    n_comp = rows.shape[1]
+    magnitude = value.shape[1] > n_comp
+    coefficients = np.empty((top.shape[0], n_comp))
+    value[:] = 0.0
+    error[:] = 0.0
+    for i in range(a.shape[0]):
+        coefficients[:] = 0.0
+        for p in range(n):
+            _accumulate(rows[i * n + p], jacobian[i * n + p], weights[p], top, p, value[i],
+                        coefficients, magnitude)
+        half = 0.5 * (b[i] - a[i])
+        for c in range(value.shape[1]):
+            value[i, c] *= half
+        _null_rule_errors(coefficients, 2.0 * half, decay_ratio, decay_power, error[i])
+
+
+def ray_rule_from_loop(fill, n_components):
+    """A ``ray_rule`` (see :func:`fused_integrand`) for a compiled loop over k-points.
+
+    ``fill(kx, ky, out)`` writes the (P, n_components) integrand at P wave vectors into
+    ``out``.  The rule's nodes of all intervals (one block of the quadrature, at most
+    ``CHUNK_POINTS`` of :mod:`kubo_sot.integrate.quadrature`) go through ``fill`` in one
+    call, and the compiled ``_apply_rule`` reduces them; this replaces the numpy rule's
+    array passes over the values (for kernels, such as the 58-component disorder loop,
+    that lose speed when split into a function per k-point).
+    """
+    def ray_rule(owner, a, b, rays, rule, magnitude=False):
+        cos, sin, k_end, infinite = rays
+        n_points = a.size * rule.nodes.size
+        kx, ky, jacobian = np.empty(n_points), np.empty(n_points), np.empty(n_points)
+        _interval_nodes(owner, a, b, cos, sin, k_end, infinite, rule.nodes, kx, ky,
+                        jacobian)
+        rows = np.empty((n_points, n_components))
+        fill(kx, ky, rows)
+        value = np.empty((a.size, 2 * n_components if magnitude else n_components))
+        error = np.empty_like(value)
+        _apply_rule(rows, jacobian, a, b, rule.weights, rule.top_coefficients,
+                    float(rule.decay_ratio), float(rule.decay_power), value, error)
+        return value, error
+    return ray_rule
+
+
 def applies(model):
     """True when numba is installed and ``model`` is exactly the continuum model (a
     subclass may change the Hamiltonian the kernels hard-code)."""
