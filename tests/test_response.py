@@ -8,6 +8,8 @@ import pytest
 from conftest import PARAMETER_POINTS, TENSORS
 import kubo_sot
 from kubo_sot import ConvergenceError, ConvergenceWarning, ParameterError
+from kubo_sot.models.base import PAULI
+from kubo_sot.observables import response
 
 # A representative subset for the expensive convergence studies: in-plane and tilted M,
 # weak and strong Rashba, T > 0.
@@ -133,10 +135,11 @@ def test_missed_tolerance_is_reported_with_its_error(ratio, expected):
 
 @pytest.mark.parametrize("magnetization, mu, gamma", [((0, 0, 1), 0.4, 0.005),
                                                       ((0, 0, -1), 0.05, 0.02)])
-def test_isotropic_three_ray_rule_equals_adaptive_angular_panels(magnetization, mu, gamma):
-    """M along z: three rays integrate the degree <= 2 angular dependence exactly; the
-    adaptive angular quadrature (the model declared non-isotropic) must agree within the
-    two error estimates, for the constant-Gamma and the white-noise (ladder) engines."""
+def test_isotropic_rules_equal_adaptive_angular_panels(magnetization, mu, gamma):
+    """M along z: one ray and the rotation of the tensors (constant Gamma), or three rays
+    integrating the degree <= 2 angular dependence exactly (the white-noise ladder engine),
+    give the angular integral; the adaptive angular quadrature (the model declared
+    non-isotropic) must agree within the two error estimates."""
     kw = dict(alpha=0.1, exchange=0.1, magnetization=magnetization)
     not_isotropic = type("NotIsotropic", (kubo_sot.RashbaFerromagnet,),
                          {"isotropic": property(lambda self: False)})
@@ -150,6 +153,56 @@ def test_isotropic_three_ray_rule_equals_adaptive_angular_panels(magnetization, 
             a, b = getattr(three, name), getattr(panels, name)
             scale = np.max(np.abs(b.total))
             assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-12 * scale)
+
+
+@pytest.mark.parametrize("kwargs, mu, gamma, temperature", [
+    (dict(alpha=0.002, exchange=0.2, magnetization=(0, 0, 1)), 0.4, 0.005, 0.0),
+    (dict(alpha=0.3, exchange=0.005, magnetization=(0, 0, 1)), 0.1, 0.01, 0.0),
+    (dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, -1)), 0.05, 0.02, 300.0)])
+def test_single_ray_equals_three_rays(monkeypatch, kwargs, mu, gamma, temperature):
+    """Isotropic model: the ray phi = 0 with the rotation of the tensors
+    (response.PACKED_AVERAGE) against the three-ray trapezoid rule (exact for the
+    degree <= 2 angular dependence, no assumption on how the components rotate): equal
+    within the two error estimates; chi_z vanishes exactly (a vector average)."""
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
+    assert response.isotropic_average(model) is response.PACKED_AVERAGE
+    one = kubo_sot.linear_response(model, mu, gamma, temperature, rtol=1e-8)
+    monkeypatch.setattr(response, "isotropic_average", lambda model: None)
+    three = kubo_sot.linear_response(model, mu, gamma, temperature, rtol=1e-8)
+    assert 2.5 * one.provenance["n_kpoints"] < three.provenance["n_kpoints"]
+    for name in ("conductivity", "spin_density", "torkance"):
+        a, b = getattr(one, name), getattr(three, name)
+        scale = np.max(np.abs(b.total))
+        assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-12 * scale)
+    assert np.all(one.spin_density.total[2] == 0) and np.all(one.spin_density.error[2] == 0)
+
+
+class _DresselhausFerromagnet:
+    """H = c k^2 + beta (k_x s_x - k_y s_y) + J s_z: isotropic, but its spin rotates
+    against k, so chi_xx + chi_yy is not rotation invariant (chi_xx - chi_yy is)."""
+
+    isotropic = True
+    n_bands = 2
+
+    def spin_operators(self):
+        return PAULI
+
+    def hamiltonian(self, kx, ky):
+        kx, ky = np.asarray(kx, float), np.asarray(ky, float)
+        k2 = (kx**2 + ky**2)[..., None, None]
+        return (0.04 * k2 * np.eye(2) + 0.1 * (kx[..., None, None] * PAULI[0]
+                - ky[..., None, None] * PAULI[1]) + 0.1 * PAULI[2])
+
+
+def test_single_ray_needs_spin_rotating_with_k():
+    """The one-ray average is used only where H(R k) = U H(k) U^dagger is verified: not for
+    a spin rotating against k (Dresselhaus), nor for a model that claims isotropy wrongly."""
+    assert response.isotropic_average(_DresselhausFerromagnet()) is None
+    liar = type("Liar", (kubo_sot.RashbaFerromagnet,), {"isotropic": property(lambda s: True)})
+    assert response.isotropic_average(liar(alpha=0.1, exchange=0.1,
+                                           magnetization=(1, 0, 0))) is None
+    assert response.isotropic_average(kubo_sot.RashbaFerromagnet(
+        alpha=0.1, exchange=0.1, magnetization=(0, 0, -1))) is response.PACKED_AVERAGE
 
 
 def test_arrays_of_fermi_energies_broadenings_temperatures():

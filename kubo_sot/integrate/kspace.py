@@ -9,10 +9,11 @@ crossing down to the crossing's width energy_width / |dE/dk| (so that the Lorent
 width Gamma and the thermal smearing are resolved from the start).  For a continuum model
 the tail k > K is integrated exactly through k = K / t, t in (0, 1]; there is no cutoff.
 The angular integral is a second adaptive quadrature over the ray integrals, with panels
-that end at the model's angular breakpoints; for a rotationally invariant model
-(``model.isotropic``) it is the periodic trapezoid rule on three rays, exact for the
-trigonometric polynomials of degree <= 2 that the ray integrals of rank <= 2 tensors then
-are (``ISOTROPIC_DEGREE``).
+that end at the model's angular breakpoints.  For a rotationally invariant model
+(``model.isotropic``) the ray integrals of rank <= 2 tensors are trigonometric polynomials
+of degree <= 2 in phi: the periodic trapezoid rule on three rays is exact for them
+(``ISOTROPIC_DEGREE``), and when the caller knows how its components rotate
+(``angular_average``, e.g. sigma_ij(phi) = R_ii' R_jj' sigma_i'j'(0)) one ray suffices.
 
 Error estimate: angular bisection error + the angular integral of the radial error
 estimates.  The result is declared converged when it is within the requested absolute
@@ -152,17 +153,36 @@ def _parallel_radial(model, integrand, phi, fermi_energy, energy_width, ray_tole
 ISOTROPIC_DEGREE = 2
 
 
-def _isotropic_rays(radial, n_components):
-    """Angular integral of an isotropic model: the periodic trapezoid rule on
-    ISOTROPIC_DEGREE + 1 rays, exact for trigonometric polynomials of that degree (it
-    integrates e^{i m phi} exactly for |m| < number of rays).  Returns (total, 0)."""
-    n = ISOTROPIC_DEGREE + 1
-    values = radial(2.0 * np.pi * (np.arange(n) + 0.5) / n)
-    return values.sum(axis=0) * (2.0 * np.pi / n), np.zeros(n_components)
+def _isotropic_rays(radial, n_components, average):
+    """Angular integral of an isotropic model; returns (total, 0).
+
+    Without ``average``: the periodic trapezoid rule on ISOTROPIC_DEGREE + 1 rays, exact
+    for trigonometric polynomials of that degree (it integrates e^{i m phi} exactly for
+    |m| < number of rays).  With it: Int dphi I(phi) = 2 pi A I(0) from the ray phi = 0
+    alone, its error bound 2 pi |A| (error of I(0)).
+    """
+    if average is None:
+        n = ISOTROPIC_DEGREE + 1
+        values = radial(2.0 * np.pi * (np.arange(n) + 0.5) / n)
+        return values.sum(axis=0) * (2.0 * np.pi / n), np.zeros(n_components)
+    values = radial(np.zeros(1))[0]
+    return 2.0 * np.pi * np.concatenate([average @ values[:n_components],
+                                         np.abs(average) @ values[n_components:]]), \
+        np.zeros(n_components)
+
+
+def _single_ray_tolerance(average, atol):
+    """Tolerances on I(0) that keep 2 pi |A| error(I(0)) within atol / 2: component c'
+    gets the smallest atol_c / (4 pi sum_c'' |A_cc''|) over the c it enters (inf if none:
+    it averages to zero and need not be resolved)."""
+    weight = np.abs(average)
+    share = 0.5 * atol / (2.0 * np.pi * np.maximum(weight.sum(axis=1), 1e-300))
+    return np.min(np.where(weight > 0, share[:, None], np.inf), axis=0)
 
 
 def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
-           radial_iterations=None, angular_iterations=None, partitions=None, record=False):
+           radial_iterations=None, angular_iterations=None, partitions=None, record=False,
+           angular_average=None):
     """Angular quadrature of the radial integrals, target absolute tolerance atol.
 
     ``partitions``: radial partitions per chunk of rays, filled by a pilot run (``record``)
@@ -170,7 +190,10 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     """
     norm = (2.0 * np.pi) ** 2
     atol = np.asarray(atol, float) * norm  # tolerance on Int dphi Int k dk F
-    ray_tol = 0.5 * atol / (2.0 * np.pi)
+    isotropic = getattr(model, "isotropic", False)
+    single_ray = isotropic and angular_average is not None
+    ray_tol = (_single_ray_tolerance(angular_average, atol) if single_ray
+               else 0.5 * atol / (2.0 * np.pi))
     n_components = atol.size
     counter = [0]
 
@@ -188,8 +211,9 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
         return KSpaceIntegral(estimate, error, bool(np.all(error <= atol / norm)),
                               counter[0])
 
-    if getattr(model, "isotropic", False):
-        return result(*_isotropic_rays(radial, n_components))
+    if isotropic:
+        return result(*_isotropic_rays(radial, n_components,
+                                       angular_average if single_ray else None))
 
     try:
         edges = model.angular_breakpoints(fermi_energy, energy_width)
@@ -213,7 +237,8 @@ def _with_magnitude(integrand):
     return both
 
 
-def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_jobs=1):
+def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_jobs=1,
+                     angular_average=None):
     """Int d^2k/(2 pi)^2 integrand(kx, ky) with an error estimate.
 
     Parameters
@@ -233,6 +258,10 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
         each tensor.  An array gives the absolute tolerances directly (no pilot).
     n_jobs : int
         joblib workers for the radial integrals (1: serial).  Same numbers either way.
+    angular_average : (C, C) array, optional
+        For an isotropic model: A with (2 pi)^-1 Int dphi I(phi) = A I(0), where I(phi) is
+        the ray integral of the integrand (how its components rotate); one ray is then
+        integrated instead of three.  Ignored for anisotropic models.
 
     Returns
     -------
@@ -240,20 +269,25 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
     """
     if not callable(tolerance):
         return _polar(model, integrand, fermi_energy, energy_width,
-                      np.asarray(tolerance, float), n_jobs)
+                      np.asarray(tolerance, float), n_jobs, angular_average=angular_average)
     # Pilot: the initial mesh, unrefined, gives the scale of the result and of |integrand|.
     # The main run continues refining the pilot's radial partitions (values only, without
     # the |integrand| columns), so no k-point is evaluated twice.
     n = integrand(np.array([0.1]), np.array([0.0])).shape[1]
     partitions = {}
+    pilot_average = None
+    if angular_average is not None:  # |integrand| columns: |A| gives their scale
+        pilot_average = np.zeros((2 * n, 2 * n))
+        pilot_average[:n, :n] = angular_average
+        pilot_average[n:, n:] = np.abs(angular_average)
     pilot = _polar(model, _with_magnitude(integrand), fermi_energy,
                    energy_width, np.full(2 * n, np.inf), n_jobs,
                    radial_iterations=1, angular_iterations=1, partitions=partitions,
-                   record=True)
+                   record=True, angular_average=pilot_average)
     partitions = {key: p.columns(slice(0, n)) for key, p in partitions.items()}
     atol = np.asarray(tolerance(pilot.estimate[:n], pilot.estimate[n:]), float)
     result = _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
-                    partitions=partitions)
+                    partitions=partitions, angular_average=angular_average)
     result.n_kpoints += pilot.n_kpoints
     result.magnitude = pilot.estimate[n:]
     return result
