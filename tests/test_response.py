@@ -8,7 +8,8 @@ import pytest
 from conftest import PARAMETER_POINTS, TENSORS
 import kubo_sot
 from kubo_sot import ConvergenceError, ConvergenceWarning, ParameterError
-from kubo_sot.models.base import PAULI
+from kubo_sot.integrate.kspace import rotation_average
+from kubo_sot.models.base import PAULI, rotates_with_spin
 from kubo_sot.observables import response
 
 # A representative subset for the expensive convergence studies: in-plane and tilted M,
@@ -136,10 +137,10 @@ def test_missed_tolerance_is_reported_with_its_error(ratio, expected):
 @pytest.mark.parametrize("magnetization, mu, gamma", [((0, 0, 1), 0.4, 0.005),
                                                       ((0, 0, -1), 0.05, 0.02)])
 def test_isotropic_rules_equal_adaptive_angular_panels(magnetization, mu, gamma):
-    """M along z: one ray and the rotation of the tensors (constant Gamma), or three rays
-    integrating the degree <= 2 angular dependence exactly (the white-noise ladder engine),
-    give the angular integral; the adaptive angular quadrature (the model declared
-    non-isotropic) must agree within the two error estimates."""
+    """M along z: one ray and the rotation of the tensors give the angular integral (the
+    constant-Gamma engine, and the white-noise engine: Born self-energy, ladder traces);
+    the adaptive angular quadrature (the model declared non-isotropic) must agree within
+    the two error estimates."""
     kw = dict(alpha=0.1, exchange=0.1, magnetization=magnetization)
     not_isotropic = type("NotIsotropic", (kubo_sot.RashbaFerromagnet,),
                          {"isotropic": property(lambda self: False)})
@@ -161,13 +162,13 @@ def test_isotropic_rules_equal_adaptive_angular_panels(magnetization, mu, gamma)
     (dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, -1)), 0.05, 0.02, 300.0)])
 def test_single_ray_equals_three_rays(monkeypatch, kwargs, mu, gamma, temperature):
     """Isotropic model: the ray phi = 0 with the rotation of the tensors
-    (response.PACKED_AVERAGE) against the three-ray trapezoid rule (exact for the
+    (kspace.rotation_average) against the three-ray trapezoid rule (exact for the
     degree <= 2 angular dependence, no assumption on how the components rotate): equal
     within the two error estimates; chi_z vanishes exactly (a vector average)."""
     model = kubo_sot.RashbaFerromagnet(**kwargs)
-    assert response.isotropic_average(model) is response.PACKED_AVERAGE
+    assert rotates_with_spin(model)
     one = kubo_sot.linear_response(model, mu, gamma, temperature, rtol=1e-8)
-    monkeypatch.setattr(response, "isotropic_average", lambda model: None)
+    monkeypatch.setattr(response, "angular_average", lambda model, layout: None)
     three = kubo_sot.linear_response(model, mu, gamma, temperature, rtol=1e-8)
     assert 2.5 * one.provenance["n_kpoints"] < three.provenance["n_kpoints"]
     for name in ("conductivity", "spin_density", "torkance"):
@@ -197,12 +198,27 @@ class _DresselhausFerromagnet:
 def test_single_ray_needs_spin_rotating_with_k():
     """The one-ray average is used only where H(R k) = U H(k) U^dagger is verified: not for
     a spin rotating against k (Dresselhaus), nor for a model that claims isotropy wrongly."""
-    assert response.isotropic_average(_DresselhausFerromagnet()) is None
+    assert not rotates_with_spin(_DresselhausFerromagnet())
     liar = type("Liar", (kubo_sot.RashbaFerromagnet,), {"isotropic": property(lambda s: True)})
-    assert response.isotropic_average(liar(alpha=0.1, exchange=0.1,
-                                           magnetization=(1, 0, 0))) is None
-    assert response.isotropic_average(kubo_sot.RashbaFerromagnet(
-        alpha=0.1, exchange=0.1, magnetization=(0, 0, -1))) is response.PACKED_AVERAGE
+    assert not rotates_with_spin(liar(alpha=0.1, exchange=0.1, magnetization=(1, 0, 0)))
+    assert rotates_with_spin(kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1,
+                                                        magnetization=(0, 0, -1)))
+
+
+def test_rotation_average_of_tensors():
+    """The average of R T R^T over angles, written out: (T_xx + T_yy)/2 on the diagonal,
+    (T_xy - T_yx)/2 off it; a spin-z (or s_0) index is invariant, so s_z v_j averages to 0
+    and s_z s_z, s_0 s_z survive; n scalars are invariant."""
+    rank2 = 0.5 * np.array([[1, 0, 0, 1], [0, 1, -1, 0], [0, -1, 1, 0], [1, 0, 0, 1]])
+    chi = rotation_average([("spin", "vector")])
+    assert np.array_equal(chi[:4, :4], rank2) and not chi[4:].any() and not chi[:, 4:].any()
+    ladder = rotation_average([("spin4", "spin4")]).reshape(4, 4, 4, 4)
+    for a, b in ((0, 0), (0, 3), (3, 0), (3, 3)):
+        assert ladder[a, b, a, b] == 1 and np.count_nonzero(ladder[a, b]) == 1
+    assert np.array_equal(ladder[1:3, 1:3, 1:3, 1:3].reshape(4, 4), rank2)
+    assert not ladder[0, 1].any() and not ladder[1, 3].any()
+    assert np.array_equal(rotation_average([(3,), ("vector", 2)]),
+                          np.diag([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]))
 
 
 def test_arrays_of_fermi_energies_broadenings_temperatures():

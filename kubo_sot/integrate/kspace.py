@@ -24,6 +24,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from .quadrature import adaptive_integrate
 
@@ -169,6 +170,44 @@ def _isotropic_rays(radial, n_components, average):
     return 2.0 * np.pi * np.concatenate([average @ values[:n_components],
                                          np.abs(average) @ values[n_components:]]), \
         np.zeros(n_components)
+
+
+def _rotation(kind, phi):
+    """How one tensor index rotates with k by phi about z: "vector" (x, y), "spin"
+    (x, y, z), "spin4" (0, x, y, z), or an integer n (n invariant components)."""
+    c, s = np.cos(phi), np.sin(phi)
+    r = np.array([[c, -s], [s, c]])
+    if kind == "vector":
+        return r
+    out = np.eye({"spin": 3, "spin4": 4}[kind] if isinstance(kind, str) else kind)
+    offset = {"spin": 0, "spin4": 1}.get(kind)
+    if offset is not None:
+        out[offset:offset + 2, offset:offset + 2] = r
+    return out
+
+
+def rotation_average(layout):
+    """A with (2 pi)^-1 Int dphi I(phi) = A I(0) for packed ray integrals that rotate as
+    ``layout`` says, when the model is invariant under rotating k and spin together.
+
+    ``layout`` lists blocks of components, each a tuple of index kinds (:func:`_rotation`),
+    packed row-major: e.g. ("spin", "vector") is chi_aj, a = x, y, z, j = x, y.  Then
+    I(phi) = D(phi) I(0) with D the block-diagonal Kronecker products of the index
+    rotations, and A is the average of D: its entries are trigonometric polynomials of
+    degree <= 2, so eight equispaced angles average them exactly.  Cached (read-only).
+    """
+    return _rotation_average(tuple(tuple(block) for block in layout))
+
+
+@functools.lru_cache(maxsize=8)
+def _rotation_average(layout):
+    angles = 2.0 * np.pi * np.arange(8) / 8
+    average = block_diag(*[np.mean([functools.reduce(np.kron, [_rotation(kind, phi)
+                                                             for kind in block])
+                                    for phi in angles], axis=0) for block in layout])
+    average[np.abs(average) < 1e-14] = 0.0  # exact zeros (the cosines' rounding)
+    average.flags.writeable = False  # shared between calls
+    return average
 
 
 def _single_ray_tolerance(average, atol):

@@ -11,6 +11,7 @@ maps the tail beyond ``tail_start`` onto a finite interval.  A tight-binding mod
 its Brillouin zone and returns finite ray lengths.
 """
 
+import functools
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -60,6 +61,47 @@ class BandModel(Protocol):
 
     def tail_start(self, phi, fermi_energy, energy_width):
         """Radius beyond which the integrand decays as a power law (continuum models)."""
+
+
+# Test points (nm^-1), angle (rad) and relative tolerance of :func:`rotates_with_spin`.
+_ROTATION_CHECK_K = np.array([[0.31, 0.12], [-1.3, 0.7]])
+_ROTATION_CHECK_ANGLE = 0.9
+_ROTATION_CHECK_RTOL = 1e-12
+
+
+def rotates_with_spin(model):
+    """True if ``model.isotropic`` holds with k and spin rotating together about z:
+    H(R k) = U H(k) U^dagger with U = exp(-i phi s_z / 2) (checked at two wave vectors;
+    cached for hashable models, e.g. the frozen dataclasses of this package).
+
+    The single-ray angular integral of isotropic models relies on it (velocities and
+    spins then rotate as vectors); a spin-1/2 model whose spin rotates against k (a
+    Dresselhaus term) or a model that is not two-band fails it.
+    """
+    try:
+        return _cached_rotates_with_spin(model)
+    except TypeError:  # an unhashable model
+        return _rotates_with_spin(model)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_rotates_with_spin(model):
+    return _rotates_with_spin(model)
+
+
+def _rotates_with_spin(model):
+    if not getattr(model, "isotropic", False) or getattr(model, "n_bands", None) != 2:
+        return False
+    s_z = np.asarray(model.spin_operators(), complex)[2]
+    s_z = s_z / np.max(np.abs(np.linalg.eigvalsh(s_z)))
+    phi = _ROTATION_CHECK_ANGLE
+    u = np.cos(0.5 * phi) * np.eye(2) - 1j * np.sin(0.5 * phi) * s_z
+    rotation = np.array([[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]])
+    kx, ky = _ROTATION_CHECK_K.T
+    rx, ry = rotation @ _ROTATION_CHECK_K.T
+    h, h_rotated = model.hamiltonian(kx, ky), model.hamiltonian(rx, ry)
+    deviation = np.max(np.abs(h_rotated - u @ h @ u.conj().T))
+    return bool(deviation <= _ROTATION_CHECK_RTOL * np.max(np.abs(h)))
 
 
 def sampled_ray_breakpoints(band_energies, phi, k_max, fermi_energy, energy_width,

@@ -46,6 +46,8 @@ _LADDER = slice(26, 42)  # O = s_a, P = s_b (a, b = 0..3): the ladder matrix / (
 _SOURCE = slice(42, 50)  # O = s_a, P = hbar v_j: the source / (n_i V^2 / 2)
 _CURRENT = slice(50, 58)  # O = -hbar v_i, P = s_b: the dressing of the current response
 N_COMPONENTS = 58
+# How they rotate with k (kubo_sot.integrate.kspace.rotation_average).
+LAYOUT = _r.LAYOUT + [("spin4", "spin4"), ("spin4", "vector"), ("vector", "spin4")]
 # The vertex inputs enter through (1 - L)^-1; ask them for this fraction of rtol.
 VERTEX_RTOL_FACTOR = 0.01
 # Singular values of (1 - L) below this multiple of L's integration error count as zero.
@@ -164,7 +166,8 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _tolerances(rtol, exchange, magnetization)
     result = integrate_kspace(model, disordered_integrand(model, mu, sigma, route, kernel), mu,
-                              sigma.gamma, tolerance, n_jobs=n_jobs)
+                              sigma.gamma, tolerance, n_jobs=n_jobs,
+                              angular_average=_r.angular_average(model, LAYOUT))
     _r._report_convergence(result, tolerance(result.estimate, result.magnitude), rtol)
     provenance = {"disorder": {"model": "white noise", "strength_eV2_nm2": disorder.strength,
                                "self_consistent": disorder.self_consistent,

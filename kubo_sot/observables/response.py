@@ -16,13 +16,13 @@ from .._parallel import interleaved_chunks
 from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
                          SPIN_DENSITY_FACTOR_PER_V_NM)
 from ..errors import ConvergenceError, ConvergenceWarning, ParameterError
-from ..integrate.kspace import KSpaceIntegral, integrate_kspace
+from ..integrate.kspace import KSpaceIntegral, integrate_kspace, rotation_average
 from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import ConstantBroadening
 from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
 from ..kernels.kubo_bastin_green import kubo_bastin_green
 from ..kernels.kubo_bastin_numba import fused_integrand
-from ..models.base import BandModel
+from ..models.base import BandModel, rotates_with_spin
 from ..models.disorder import WhiteNoiseDisorder
 from .bands import band_data
 from .results import LinearResponse, TensorResponse
@@ -59,53 +59,15 @@ def _pack(surface_a, surface_b, sea):
         sea[:, 2:].reshape(p, 6)], axis=1)
 
 
-# Angular average of a rank-2 in-plane tensor T(phi) = R(phi) T(0) R(phi)^T, components
-# (xx, xy, yx, yy): (2 pi)^-1 Int dphi T = [[T_xx + T_yy, T_xy - T_yx], [T_yx - T_xy,
-# T_xx + T_yy]] / 2.
-_RANK2_AVERAGE = 0.5 * np.array([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, -1.0, 0.0],
-                                 [0.0, -1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0]])
+# How the packed components rotate with k about z (kubo_sot.integrate.kspace.rotation_average):
+# sigma_ij (parts I and II) and chi_aj (I(a), I(b), II).
+LAYOUT = [("vector", "vector")] * 2 + [("spin", "vector")] * 3
 
 
-def _packed_average():
-    """(26, 26) A with (2 pi)^-1 Int dphi I(phi) = A I(0) for the ray integrals I(phi) of
-    the packed integrand of an isotropic model (kubo_sot.integrate.kspace): sigma_ij and
-    chi_aj for a, j in-plane are rank-2 tensors; chi_zj is a vector and averages to 0."""
-    average = np.zeros((N_COMPONENTS, N_COMPONENTS))
-    for part in (_SIGMA_SURFACE, _SIGMA_SEA, _CHI_A, _CHI_B, _CHI_SEA):
-        average[part.start:part.start + 4, part.start:part.start + 4] = _RANK2_AVERAGE
-    return average
-
-
-PACKED_AVERAGE = _packed_average()
-# Test points of the rotation check (nm^-1) and its tolerance relative to |H|.
-_ROTATION_CHECK_K = np.array([[0.31, 0.12], [-1.3, 0.7]])
-_ROTATION_CHECK_ANGLE = 0.9
-_ROTATION_CHECK_RTOL = 1e-12
-
-
-def isotropic_average(model):
-    """PACKED_AVERAGE when one ray gives the angular integral of the packed integrand, else
-    None (then three rays, or the adaptive angular quadrature, are used).
-
-    That needs ``model.isotropic`` with k and spin rotating together, H(R k) =
-    U H(k) U^dagger with U = exp(-i phi s_z / 2): then sigma and chi (s_x, s_y) rotate as
-    rank-2 tensors.  This is checked at two wave vectors, so that a model whose spin
-    rotates the other way (a Dresselhaus term: chi_xx + chi_yy would not be invariant) or
-    that is not a spin-1/2 two-band model falls back to the three rays.
-    """
-    if not getattr(model, "isotropic", False) or getattr(model, "n_bands", None) != 2:
-        return None
-    s_z = np.asarray(model.spin_operators(), complex)[2]
-    s_z = s_z / np.max(np.abs(np.linalg.eigvalsh(s_z)))
-    phi = _ROTATION_CHECK_ANGLE
-    u = np.cos(0.5 * phi) * np.eye(2) - 1j * np.sin(0.5 * phi) * s_z
-    rotation = np.array([[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]])
-    kx, ky = _ROTATION_CHECK_K.T
-    rx, ry = rotation @ _ROTATION_CHECK_K.T
-    h, h_rotated = model.hamiltonian(kx, ky), model.hamiltonian(rx, ry)
-    deviation = np.abs(h_rotated - u @ h @ u.conj().T)
-    return PACKED_AVERAGE if np.max(deviation) <= _ROTATION_CHECK_RTOL * np.max(np.abs(h)) \
-        else None
+def angular_average(model, layout):
+    """kspace.rotation_average(layout) for a model whose H(R k) = U H(k) U^dagger is
+    verified (:func:`kubo_sot.models.base.rotates_with_spin`), else None (three rays)."""
+    return rotation_average(layout) if rotates_with_spin(model) else None
 
 
 KERNELS = ("auto", "numpy", "numba")
@@ -301,7 +263,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     integrand = response_integrand(model, mu, gamma, kt, route, kernel)
     result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt),
                               _tolerances(rtol, exchange, magnetization), n_jobs=n_jobs,
-                              angular_average=isotropic_average(model))
+                              angular_average=angular_average(model, LAYOUT))
     tolerance = _tolerances(rtol, exchange, magnetization)(result.estimate, result.magnitude)
     _report_convergence(result, tolerance, rtol)
     return _assemble(model, result, exchange, magnetization, mu, gamma.gamma, temperature,

@@ -29,11 +29,14 @@ from ..kernels.disorder_numba import fused_self_energy_integrand
 from ..kernels.green import MatrixSelfEnergy
 from ..kernels.ladder import pauli_components
 from ..models.disorder import WhiteNoiseDisorder
-from .response import compiled_integrand
+from .response import angular_average, compiled_integrand
 
 MAX_ITERATIONS = 50
 # Packed integrand: Im c0, Re/Im cx, Re/Im cy, Re/Im cz of G^R (Re c0 is absorbed in mu).
 _N_PACKED = 7
+# How they rotate with k (kubo_sot.integrate.kspace.rotation_average): c_0 and c_z are
+# invariant, (c_x, c_y) is a vector (its real and imaginary parts each).
+_LAYOUT = [(1,), ("vector", 2), (2,)]
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,10 @@ def born_self_energy(model, fermi_energy, disorder, rtol=1e-8, n_jobs=1, kernel=
     def k_integral(sigma, tolerance):
         return integrate_kspace(model, self_energy_integrand(model, mu, sigma.matrix, strength,
                                                       kernel),
-                                mu, gamma0, np.full(_N_PACKED, tolerance), n_jobs=n_jobs)
+                                mu, gamma0, np.full(_N_PACKED, tolerance), n_jobs=n_jobs,
+                                angular_average=average)
+
+    average = angular_average(model, _LAYOUT)
 
     sigma = MatrixSelfEnergy((-1j * gamma0, 0, 0, 0))
     change, previous = gamma0, None
