@@ -295,6 +295,34 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
             slope = 2 * c * k + np.where(band == 0, -1.0, 1.0) * (a * a * k - a * j * p[:, None]) / norm
         return k, band, slope
 
+    def tangent_directions(self, fermi_energy):
+        """Directions (rad, in [0, 2 pi)) of the rays tangent to a Fermi contour, where two
+        Fermi crossings of a ray merge (contours that do not enclose k = 0).
+
+        A double root of the crossing quartic Q(k) of :meth:`fermi_crossings`: Q'(k) = 0
+        gives 2 alpha J p = 2 (2 c mu + alpha^2) k - 4 c^2 k^3, and Q = 0 then becomes
+        -3 c^2 k^4 + (2 c mu + alpha^2) k^2 + mu^2 - J^2 = 0, a quadratic in k^2.  With
+        p = |M_par| sin(phi - theta_M), each root k > 0 with |p| < |M_par| gives two
+        directions.  None without Rashba coupling or an in-plane magnetization (the
+        contours are then circles about k = 0).
+        """
+        c, a, j = self._kinetic, self.alpha, self.exchange
+        mx, my, _ = self.magnetization
+        m_par = float(np.hypot(mx, my))
+        if a == 0.0 or j * m_par == 0.0:
+            return np.zeros(0)
+        b = 2 * c * fermi_energy + a * a
+        discriminant = b * b + 12 * c * c * (fermi_energy**2 - j * j)
+        if discriminant < 0:
+            return np.zeros(0)
+        k2 = (b + np.array([1.0, -1.0]) * np.sqrt(discriminant)) / (6 * c * c)
+        k = np.sqrt(k2[k2 > 0])
+        s = (2 * b * k - 4 * c * c * k**3) / (2 * a * j * m_par)
+        s = s[np.abs(s) < 1.0]
+        theta = np.arctan2(my, mx)
+        return np.sort(np.concatenate([theta + np.arcsin(s), theta + np.pi - np.arcsin(s)])
+                       % (2 * np.pi))
+
     def ray_breakpoints(self, phi, fermi_energy, energy_width):
         """Fermi crossings (width energy_width / |dE/dk|), band extrema and the minimal gap
         along each ray, in closed form (sampled when alpha = 0, where the quartics

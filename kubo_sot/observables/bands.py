@@ -7,6 +7,12 @@ from .results import BandData
 # The angular integrals are periodic trapezoid sums of smooth functions (spectrally
 # accurate while the contours enclose k = 0); 96 rays reach rounding for them.
 N_RAYS = 96
+# Where rays are tangent to a contour (a pocket that does not enclose k = 0), the occupied
+# length of a ray has square-root points and its outer crossing jumps: the angle is split
+# there, and each panel integrated by Gauss-Legendre after phi = a + (b - a)(3 s^2 - 2 s^3),
+# which makes sqrt(phi - a) and sqrt(b - phi) smooth in s (tests/test_models.py checks
+# against an adaptive quadrature to 1e-10).
+PANEL_NODES = 48
 N_SAMPLES = 3000
 RAY_BLOCK = 24
 
@@ -16,31 +22,52 @@ def band_data(model, fermi_energy):
 
     n_n = (2 pi)^-2 Int dphi Int k dk theta(mu - E_n): the occupied segments of each ray
     end at its Fermi crossings, in closed form where the model provides them
-    (``model.fermi_crossings``), else from the sign changes of E_n - mu between N_SAMPLES
-    samples (linear interpolation, accuracy ~ (1/N_SAMPLES)^2).
+    (``model.fermi_crossings``; the angle is then split where rays are tangent to a contour,
+    ``model.tangent_directions``), else from the sign changes of E_n - mu between
+    N_SAMPLES samples (linear interpolation, accuracy ~ (1/N_SAMPLES)^2).  k_F,n is the
+    angular mean of the outermost crossing of band n (0 along rays that miss its contour).
     """
-    n_rays = 1 if getattr(model, "isotropic", False) else N_RAYS  # circles: one ray suffices
-    phi = (np.arange(n_rays) + 0.5) * 2 * np.pi / n_rays
     if hasattr(model, "fermi_crossings"):
-        areas, outer = _exact_occupied_areas(model, fermi_energy, phi)
+        phi, weights = _angular_rule(model, fermi_energy)
+        areas, outer = _exact_occupied_areas(model, fermi_energy, phi, weights)
     else:
+        n_rays = 1 if getattr(model, "isotropic", False) else N_RAYS
+        phi = (np.arange(n_rays) + 0.5) * 2 * np.pi / n_rays
         # Blocks of rays keep the samples (rays x N_SAMPLES x bands) to a few MB.
         blocks = [_occupied_areas(model, fermi_energy, phi[i:i + RAY_BLOCK])
                   for i in range(0, n_rays, RAY_BLOCK)]
-        areas = np.sum([b[0] for b in blocks], axis=0)
-        outer = np.concatenate([b[1] for b in blocks], axis=1)  # (bands, rays)
-    areas = areas * (2 * np.pi / n_rays)
+        areas = np.sum([b[0] for b in blocks], axis=0) * (2 * np.pi / n_rays)
+        outer = np.concatenate([b[1] for b in blocks], axis=1).mean(axis=1)
     occupations = tuple(float(a / (2 * np.pi) ** 2) for a in areas)
-    k_fermi = tuple(float(np.mean(o)) for o in outer)
+    k_fermi = tuple(float(o) for o in outer)
     exchange = getattr(model, "exchange", 0.0)
     alpha = getattr(model, "alpha", 0.0)
     ratio = alpha * k_fermi[0] / exchange if exchange > 0 else float("inf")
     return BandData(k_fermi, occupations, float(ratio))
 
 
-def _exact_occupied_areas(model, fermi_energy, phi):
-    """As :func:`_occupied_areas`, from the model's closed-form Fermi crossings: the ray is
-    cut at every crossing and each segment is occupied where E_n < mu at its midpoint."""
+def _angular_rule(model, fermi_energy):
+    """Rays and weights for Int_0^2pi dphi: one ray for an isotropic model, the periodic
+    trapezoid rule on N_RAYS, or mapped Gauss-Legendre panels between tangent directions."""
+    if getattr(model, "isotropic", False):
+        return np.array([np.pi]), np.array([2 * np.pi])
+    tangents = (np.unique(model.tangent_directions(fermi_energy))
+                if hasattr(model, "tangent_directions") else np.zeros(0))
+    if tangents.size == 0:
+        return (np.arange(N_RAYS) + 0.5) * 2 * np.pi / N_RAYS, np.full(N_RAYS, 2 * np.pi / N_RAYS)
+    a = tangents
+    b = np.append(tangents[1:], tangents[0] + 2 * np.pi)
+    x, w = np.polynomial.legendre.leggauss(PANEL_NODES)
+    s, w = 0.5 * (x + 1.0), 0.5 * w
+    phi = a[:, None] + (b - a)[:, None] * (3 * s**2 - 2 * s**3)
+    weights = (b - a)[:, None] * (6 * s * (1 - s) * w)
+    return phi.reshape(-1), weights.reshape(-1)
+
+
+def _exact_occupied_areas(model, fermi_energy, phi, weights):
+    """Per band, the weighted sums over the rays phi of the occupied Int k dk and of the
+    outermost Fermi crossing (0 if none), from the model's closed-form crossings: the ray
+    is cut at every crossing and each segment is occupied where E_n < mu at its midpoint."""
     radii, band, _ = model.fermi_crossings(phi, fermi_energy)
     cos, sin = np.cos(phi)[:, None], np.sin(phi)[:, None]
     areas, outers = [], []
@@ -51,9 +78,10 @@ def _exact_occupied_areas(model, fermi_energy, phi):
         mid = 0.5 * (lo + hi)
         energy = model.band_energies(np.nan_to_num(mid) * cos, np.nan_to_num(mid) * sin)[..., n]
         occupied = np.isfinite(hi) & (energy < fermi_energy)
-        areas.append(np.sum(np.where(occupied, 0.5 * (hi**2 - lo**2), 0.0)))
-        outers.append(np.nan_to_num(np.nanmax(np.where(np.isfinite(r), r, -np.inf), axis=1),
-                                    neginf=0.0))
+        areas.append(weights @ np.sum(np.where(occupied, 0.5 * (hi**2 - lo**2), 0.0), axis=1))
+        outer = np.nan_to_num(np.nanmax(np.where(np.isfinite(r), r, -np.inf), axis=1),
+                              neginf=0.0)
+        outers.append(weights @ outer / (2 * np.pi))
     return np.array(areas), np.array(outers)
 
 

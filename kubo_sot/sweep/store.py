@@ -16,7 +16,8 @@ from .. import __version__
 #: Bump when a change of the numerics changes results (invalidates stored points).
 NUMERICS_VERSION = "4"  # 2: r^4 quadrature estimate, three-ray isotropic rule; 3: safe
 # estimate (decay over four coefficient pairs), grading 2^s, closed-form breakpoints, the
-# main run continues the pilot's mesh; 4: one ray for isotropic models (constant Gamma)
+# main run continues the pilot's mesh; 4: one ray for isotropic models, band data of Fermi
+# pockets split at the tangent directions
 
 
 def point_key(spec):
