@@ -17,6 +17,7 @@ from scipy.optimize import minimize_scalar
 from .. import _checks
 from ..constants import kinetic_prefactor
 from .base import PAULI, sampled_ray_breakpoints
+from .quartic import real_roots
 
 # Radial range searched for features: energies up to this many energy widths above mu.
 FEATURE_ENERGY_MARGIN = 40.0
@@ -59,28 +60,6 @@ def _pauli_combination(c0, cx, cy, cz):
     out[..., 0, 1] = cx - 1j * cy
     out[..., 1, 0] = cx + 1j * cy
     return out
-
-
-def _real_roots(coefficients, newton_steps=2):
-    """Real roots of quartics (rows of ``coefficients``, highest power first, leading one
-    non-zero), ascending and NaN-padded to (n, 4): eigenvalues of the companion matrices,
-    then Newton steps for full precision."""
-    monic = coefficients[:, 1:] / coefficients[:, :1]
-    n = monic.shape[0]
-    companion = np.zeros((n, 4, 4))
-    companion[:, 0, :] = -monic
-    companion[:, 1, 0] = companion[:, 2, 1] = companion[:, 3, 2] = 1.0
-    roots = np.linalg.eigvals(companion)
-    x = np.where(roots.imag == 0.0, roots.real, np.nan)
-    for _ in range(newton_steps):
-        value, slope = np.zeros_like(x), np.zeros_like(x)
-        for c in coefficients.T:  # Horner for the quartic and its derivative
-            slope = slope * x + value
-            value = value * x + c[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(slope != 0.0, value / slope, 0.0)
-        x = x - step
-    return np.sort(x, axis=1)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -286,7 +265,7 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
         ones = np.ones_like(p)
         coefficients = np.stack([c * c * ones, 0 * ones, -(2 * c * fermi_energy + a * a) * ones,
                                  2 * a * j * p, (fermi_energy**2 - j * j) * ones], axis=1)
-        k = _real_roots(coefficients)
+        k = real_roots(coefficients)
         k = np.where(k >= 0, k, np.nan)
         s = c * k * k - fermi_energy
         band = np.where(s > 0, 0, 1)
@@ -343,7 +322,7 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
         crossing, _, slope = self.fermi_crossings(phi, fermi_energy)
         width = energy_width / np.maximum(np.abs(slope), 1e-12)
         ones = np.ones_like(p)
-        extrema = _real_roots(np.stack([4 * c * c * a * a * ones, -8 * c * c * a * j * p,
+        extrema = real_roots(np.stack([4 * c * c * a * a * ones, -8 * c * c * a * j * p,
                                         (4 * c * c * j * j - a**4) * ones,
                                         2 * a**3 * j * p, -(a * j * p) ** 2], axis=1))
         gap = (j * p / a)[:, None]
