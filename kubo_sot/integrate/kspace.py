@@ -166,10 +166,9 @@ def _isotropic_rays(radial, n_components, average):
         n = ISOTROPIC_DEGREE + 1
         values = radial(2.0 * np.pi * (np.arange(n) + 0.5) / n)
         return values.sum(axis=0) * (2.0 * np.pi / n), np.zeros(n_components)
-    values = radial(np.zeros(1))[0]
-    return 2.0 * np.pi * np.concatenate([average @ values[:n_components],
-                                         np.abs(average) @ values[n_components:]]), \
-        np.zeros(n_components)
+    estimate, error = np.split(radial(np.zeros(1))[0], 2)
+    total = np.concatenate([average @ estimate, np.abs(average) @ error])
+    return 2.0 * np.pi * total, np.zeros(n_components)
 
 
 def _rotation(kind, phi):

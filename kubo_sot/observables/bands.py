@@ -54,7 +54,8 @@ def _angular_rule(model, fermi_energy):
     tangents = (np.unique(model.tangent_directions(fermi_energy))
                 if hasattr(model, "tangent_directions") else np.zeros(0))
     if tangents.size == 0:
-        return (np.arange(N_RAYS) + 0.5) * 2 * np.pi / N_RAYS, np.full(N_RAYS, 2 * np.pi / N_RAYS)
+        return ((np.arange(N_RAYS) + 0.5) * 2 * np.pi / N_RAYS,
+                np.full(N_RAYS, 2 * np.pi / N_RAYS))
     a = tangents
     b = np.append(tangents[1:], tangents[0] + 2 * np.pi)
     x, w = np.polynomial.legendre.leggauss(PANEL_NODES)

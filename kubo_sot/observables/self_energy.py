@@ -152,13 +152,13 @@ def born_self_energy(model, fermi_energy, disorder, rtol=1e-8, n_jobs=1, kernel=
     atol = 0.25 * rtol * gamma0
     mu = float(fermi_energy)
 
+    average = angular_average(model, _LAYOUT)
+
     def k_integral(sigma, tolerance):
         return integrate_kspace(model, self_energy_integrand(model, mu, sigma.matrix, strength,
                                                       kernel),
                                 mu, gamma0, np.full(_N_PACKED, tolerance), n_jobs=n_jobs,
                                 angular_average=average)
-
-    average = angular_average(model, _LAYOUT)
 
     sigma = MatrixSelfEnergy((-1j * gamma0, 0, 0, 0))
     change, previous = gamma0, None
