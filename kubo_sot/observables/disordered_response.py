@@ -99,12 +99,16 @@ def disordered_integrand(model, fermi_energy, self_energy, route="eigenbasis",
     return integrand
 
 
-def _tolerances(rtol, exchange, magnetization):
+def _tolerances(rtol, exchange, magnetization, vertex_corrections):
+    """The constant-Gamma tolerances on the 26 response components; the vertex inputs
+    (ladder traces) at VERTEX_RTOL_FACTOR rtol when the vertex is wanted, else none."""
     base = _r._tolerances(rtol, exchange, magnetization)
 
     def tolerance(est, magnitude):
-        atol = np.empty(N_COMPONENTS)
+        atol = np.full(N_COMPONENTS, np.inf)
         atol[:26] = base(est[:26], magnitude[:26])
+        if not vertex_corrections:  # the bare bubble needs no trace
+            return atol
         for group in (_LADDER, _SOURCE, _CURRENT):
             scale = max(np.max(np.abs(est[group])), _r.SCALE_FLOOR)
             atol[group] = np.maximum(VERTEX_RTOL_FACTOR * rtol * scale,
@@ -164,7 +168,7 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
                             kernel=kernel)
     sigma = born.self_energy
     exchange, magnetization = _r._exchange_and_magnetization(model)
-    tolerance = _tolerances(rtol, exchange, magnetization)
+    tolerance = _tolerances(rtol, exchange, magnetization, vertex_corrections)
     result = integrate_kspace(model, disordered_integrand(model, mu, sigma, route, kernel), mu,
                               sigma.gamma, tolerance, n_jobs=n_jobs,
                               angular_average=_r.angular_average(model, LAYOUT))
