@@ -6,6 +6,8 @@ Rashba, pure exchange) to leading order in Gamma / E_F, with tolerances from tha
 the anomalous Hall and damping-like cancellations; cutoff (in)dependence of Sigma.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -214,6 +216,45 @@ def test_self_energy_cutoff_dependence():
 
 
 # ----------------------------------------------------------------- bad input
+
+def test_vertex_inputs_are_tightened_until_the_dressed_error_meets_its_tolerance(
+        monkeypatch):
+    """The ladder traces are asked for VERTEX_RTOL_FACTORS rtol in turn, the next factor
+    only while the error propagated through (1 - L)^-1 exceeds the dressed tensors'
+    tolerance.  Here that error is inflated 1e9-fold in the first pass (or in every pass):
+    the next factor is then used and the result equals the plain run's within the error
+    estimates, or, after the last factor, the error is reported (ConvergenceWarning or
+    ConvergenceError), never silently returned."""
+    from kubo_sot.errors import ConvergenceError, ConvergenceWarning
+    from kubo_sot.observables import disordered_response
+    model = kubo_sot.RashbaFerromagnet(alpha=0.05, exchange=0.2, magnetization=(1, 0, 0))
+    disorder = WhiteNoiseDisorder.from_born_broadening(0.01, mass=model.mass)
+    vertex = disordered_response._vertex
+
+    def run(inflated_passes):
+        calls = []
+
+        def inflated(*args):
+            delta, error, info = vertex(*args)
+            calls.append(1)
+            return delta, error * (1e9 if len(calls) <= inflated_passes else 1.0), info
+        monkeypatch.setattr(disordered_response, "_vertex", inflated)
+        result = kubo_sot.linear_response(model, -0.1, disorder, rtol=1e-6,
+                                          vertex_corrections=True)
+        return result, len(calls)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither run may miss its tolerance
+        plain, passes = run(0)
+        tightened, tightened_passes = run(1)
+    assert (passes, tightened_passes) == (1, 2)
+    for name in ("conductivity", "spin_density", "torkance"):
+        a, b = getattr(tightened, name), getattr(plain, name)
+        assert np.all(np.abs(a.total - b.total) <= a.error + b.error)
+    with pytest.raises((ConvergenceWarning, ConvergenceError), match="error estimate"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            run(len(disordered_response.VERTEX_RTOL_FACTORS))
+
 
 def test_bad_disorder_input():
     model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
