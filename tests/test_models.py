@@ -126,6 +126,25 @@ def test_quartic_roots_bracketed_against_eigenvalues():
                        rtol=0, atol=1e-9)
 
 
+def test_quartic_roots_without_numba(monkeypatch):
+    """Without numba the eigenvalue route is used, and the bracketing route still runs (as
+    plain Python) with the same roots."""
+    import importlib.util
+    import sys
+
+    from kubo_sot.models import quartic
+    monkeypatch.setitem(sys.modules, "numba", None)  # makes `import numba` fail
+    spec = importlib.util.spec_from_file_location(quartic.__name__, quartic.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    coefficients = np.random.default_rng(3).normal(size=(50, 5))
+    reference = quartic.real_roots_eigenvalues(coefficients)
+    assert module.njit is None
+    assert np.array_equal(module.real_roots(coefficients), reference, equal_nan=True)
+    assert np.allclose(module.real_roots_bracketed(coefficients), reference, rtol=1e-12,
+                       atol=1e-12, equal_nan=True)
+
+
 # (model kwargs, mu eV): Fermi pockets that do not enclose k = 0 (in-plane M near the
 # Dirac point; strong Rashba near the band bottom; tilted M), and contours that do.
 POCKETS = [(dict(alpha=0.1, exchange=0.1, magnetization=(1, 0, 0)), 0.071),
