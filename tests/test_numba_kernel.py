@@ -218,8 +218,8 @@ def test_compiled_ray_rule_matches_the_numpy_rule(point):
 
 
 def test_compiled_polygamma_matches_the_numpy_one(numba_installed):
-    """The compiled psi^(n) (n = 0, 1, 2 in one pass, and n = 1 .. 23, as the T > 0 weights
-    need) against
+    """The compiled psi^(n) (n = 0, 1, 2 in one pass, and n = 1 .. 23 in one pass, as the
+    T > 0 weights need) against
     kernels.polygamma (itself tested against mpmath) on arguments x = 1/2 + (mu - z)/kappa
     with Re x from 0.5 to 60 and |Im x| up to 60, with and without the scale |x|."""
     from kubo_sot.kernels.polygamma import polygamma
@@ -230,7 +230,10 @@ def test_compiled_polygamma_matches_the_numpy_one(numba_installed):
         assert np.allclose(fast[:, 0], polygamma(0, x), rtol=1e-14, atol=0)
         for n in (1, 2):
             assert np.allclose(fast[:, n], scale**n * polygamma(n, x), rtol=1e-13, atol=0), n
-    for n in range(1, kubo_bastin_numba._MAX_ORDER + 1):
-        for scale in (np.ones(x.size), np.abs(x)):
-            fast = np.array([kubo_bastin_numba._polygamma(n, v, s) for v, s in zip(x, scale)])
-            assert np.allclose(fast, polygamma(n, x, scale=scale), rtol=1e-13, atol=0), n
+    n_max = kubo_bastin_numba._MAX_ORDER
+    for scale in (np.ones(x.size), np.abs(x)):
+        fast = np.empty((x.size, n_max + 1), complex)
+        for v, s, row in zip(x, scale, fast):
+            kubo_bastin_numba._polygamma_orders(v, s, n_max, row)
+        for n in range(1, n_max + 1):
+            assert np.allclose(fast[:, n], polygamma(n, x, scale=scale), rtol=1e-13, atol=0), n

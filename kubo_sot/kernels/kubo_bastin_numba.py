@@ -39,6 +39,9 @@ AVAILABLE = njit is not None
 N_COMPONENTS = 26  # layout of kubo_sot.observables.response._pack
 
 
+# The near-degenerate series stops where its next terms fall below this (relative to its
+# first, of order 1); the numpy reference always sums SERIES_TERMS terms.
+SERIES_CUTOFF = 1e-18
 # Highest polygamma order of the T > 0 weights: the near-degenerate series needs
 # P_p up to p = 3 + 2 (SERIES_TERMS - 1).
 _MAX_ORDER = 3 + 2 * (SERIES_TERMS - 1)
@@ -87,31 +90,35 @@ def _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz):
 
 
 @_compiled
-def _polygamma(n, x, scale):
-    """scale^n psi^(n)(x) for 1 <= n <= _MAX_ORDER and Re x > 0: the algorithm of
-    :func:`kubo_sot.kernels.polygamma.polygamma` (upward recurrence, then the Stirling
-    series), compiled."""
-    correction = 0j
+def _polygamma_orders(x, scale, n_max, out):
+    """out[n] = scale^n psi^(n)(x) for n = 1 .. n_max <= _MAX_ORDER and Re x > 0: the
+    algorithm of :func:`kubo_sot.kernels.polygamma.polygamma` (upward recurrence, then the
+    Stirling series), compiled, with all orders in one pass: the recurrence terms
+    scale^n / (x + k)^(n+1) and the Stirling powers (scale / z)^n are built up order by
+    order instead of anew for each."""
+    for n in range(1, n_max + 1):
+        out[n] = 0j
     for k in range(RECURRENCE_SHIFT):
-        t = scale / (x + k)
-        power = t
-        for _ in range(n - 1):
-            power *= t
-        correction += power / (x + k)
+        t = 1.0 / (x + k)
+        st = scale * t
+        power = st * t  # scale^n t^(n+1) for n = 1
+        for n in range(1, n_max + 1):
+            out[n] += power
+            power *= st
     z = x + RECURRENCE_SHIFT
     zinv = 1.0 / z
-    t = scale * zinv
-    lead = t
-    for _ in range(n - 1):
-        lead *= t
-    series = _FACTORIAL[n - 1] * lead + 0.5 * _FACTORIAL[n] * lead * zinv
     z2inv = zinv * zinv
-    power = lead
-    for k in range(ASYMPTOTIC_TERMS):
-        power *= z2inv
-        series += _STIRLING[n, k] * power
-    sign = -1.0 if n % 2 == 0 else 1.0  # (-1)^(n+1)
-    return sign * series + sign * _FACTORIAL[n] * correction
+    st = scale * zinv
+    lead = st  # (scale / z)^n
+    for n in range(1, n_max + 1):
+        series = _FACTORIAL[n - 1] * lead + 0.5 * _FACTORIAL[n] * lead * zinv
+        power = lead
+        for k in range(ASYMPTOTIC_TERMS):
+            power *= z2inv
+            series += _STIRLING[n, k] * power
+        sign = -1.0 if n % 2 == 0 else 1.0  # (-1)^(n+1)
+        out[n] = sign * series + sign * _FACTORIAL[n] * out[n]
+        lead *= st
 
 
 @_compiled
@@ -147,15 +154,24 @@ def _polygamma_012(x, scale):
 
 
 @_compiled
-def _scaled_power(p, c, fermi_energy, thermal_energy):
-    """s^p P_p(c), s = |mu + i pi k_B T - c| (EnergyIntegrals.scaled_power): at T = 0
-    (s / (mu - c))^p, at T > 0 (-1)^(p-1) (-i)^p |x|^p psi^(p)(x) / (p-1)! with
-    x = 1/2 + (mu - c) / kappa, kappa = 2 pi i k_B T."""
+def _scaled_powers(c, fermi_energy, thermal_energy, p_max, out):
+    """out[p] = s^p P_p(c) for p = 1 .. p_max, s = |mu + i pi k_B T - c|
+    (EnergyIntegrals.scaled_power): at T = 0 (s / (mu - c))^p, at T > 0
+    (-1)^(p-1) (-i)^p |x|^p psi^(p)(x) / (p-1)! with x = 1/2 + (mu - c) / kappa,
+    kappa = 2 pi i k_B T."""
     if thermal_energy == 0.0:
-        return (abs(fermi_energy - c) / (fermi_energy - c)) ** p
+        r = abs(fermi_energy - c) / (fermi_energy - c)
+        power = r
+        for p in range(1, p_max + 1):
+            out[p] = power
+            power *= r
+        return
     x = 0.5 + (fermi_energy - c) / (2j * math.pi * thermal_energy)
-    sign = 1.0 if p % 2 == 1 else -1.0
-    return sign * (-1j) ** p * _polygamma(p, x, abs(x)) / _FACTORIAL[p - 1]
+    _polygamma_orders(x, abs(x), p_max, out)
+    phase = -1.0 + 0j  # (-1)^(p-1) (-i)^p = -i^p
+    for p in range(1, p_max + 1):
+        phase *= 1j
+        out[p] *= phase / _FACTORIAL[p - 1]
 
 
 @_compiled
@@ -181,13 +197,24 @@ def _pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m, log_difference)
     s = abs(complex(fermi_energy, math.pi * thermal_energy) - mid)
     if abs(delta) < NEAR_DEGENERATE_RATIO * s:
         ratio2 = (delta / s) ** 2  # complex, |.| < 0.0225
+        # Terms needed: the scaled powers grow at most like their order (|x|^p psi^(p)(x) /
+        # (p-1)! <= ~2p at Re x >= 1/2), so the series stops where |ratio2|^j (2j + 3) is
+        # below SERIES_CUTOFF; near band touchings |ratio2| is often ~1e-4 (4 terms of 11).
+        n_terms = SERIES_TERMS
+        size = 1.0
+        for j in range(1, SERIES_TERMS):
+            size *= abs(ratio2)
+            if size * (2 * j + 3) < SERIES_CUTOFF:
+                n_terms = j
+                break
+        powers = np.empty(2 * n_terms + 2, np.complex128)
+        _scaled_powers(mid, fermi_energy, thermal_energy, 2 * n_terms + 1, powers)
         term = 1.0 + 0j
         rr = 0j
         ss = 0j
-        for j in range(SERIES_TERMS):
-            rr += term * _scaled_power(2 + 2 * j, mid, fermi_energy, thermal_energy)
-            ss -= ((j + 1) * term * _scaled_power(3 + 2 * j, mid, fermi_energy, thermal_energy)
-                   / (3 + 2 * j))
+        for j in range(n_terms):
+            rr += term * powers[2 + 2 * j]
+            ss -= (j + 1) * term * powers[3 + 2 * j] / (3 + 2 * j)
             term *= ratio2
         return rr / s**2, d * (ss / s**3)
     return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
