@@ -39,6 +39,11 @@ AVAILABLE = njit is not None
 N_COMPONENTS = 26  # layout of kubo_sot.observables.response._pack
 
 
+# Recurrence shift of psi, psi', psi'' (_polygamma_012): at |z| >= 10.5 (Re x >= 1/2) the
+# first Stirling term left out, B_30 (n + 29)! / (30! z^(30 + n)), is below 1e-20 of the
+# leading one for n <= 2; the numpy reference (and the high orders) shift by
+# RECURRENCE_SHIFT = 30, needed there because the coefficients grow with n.
+LOW_ORDER_SHIFT = 10
 # The near-degenerate series stops where its next terms fall below this (relative to its
 # first, of order 1); the numpy reference always sums SERIES_TERMS terms.
 SERIES_CUTOFF = 1e-18
@@ -129,13 +134,13 @@ def _polygamma_012(x, scale):
     c0 = 0j
     c1 = 0j
     c2 = 0j
-    for k in range(RECURRENCE_SHIFT):
+    for k in range(LOW_ORDER_SHIFT):
         t = 1.0 / (x + k)
         st = scale * t
         c0 += t
         c1 += st * t
         c2 += st * st * t
-    z = x + RECURRENCE_SHIFT
+    z = x + LOW_ORDER_SHIFT
     zinv = 1.0 / z
     z2inv = zinv * zinv
     lead1 = scale * zinv
