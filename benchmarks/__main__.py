@@ -19,6 +19,7 @@ import numpy as np
 import kubo_sot
 from kubo_sot.integrate import kspace
 from kubo_sot.kernels.green import ConstantBroadening
+from kubo_sot.observables import bands
 from kubo_sot.observables.response import response_integrand, route_comparison
 
 from .kernel_speed import kernel_speed
@@ -40,10 +41,12 @@ POINTS = [
 
 def _time(fn, repeat):
     """Run fn repeat times; each run starts without the ray-interval cache of the k-space
-    integrator (a sweep never repeats a point, so a warm cache would flatter the figure)."""
+    integrator and the band-data cache (a sweep never repeats a point, so warm caches
+    would flatter the figure)."""
     times = []
     for _ in range(repeat):
         kspace._cached_ray_intervals.cache_clear()
+        bands._cached_band_data.cache_clear()
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)

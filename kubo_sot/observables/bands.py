@@ -1,5 +1,7 @@
 """Fermi-level band data: Fermi wave vectors, band occupations, alpha k_F / J."""
 
+import functools
+
 import numpy as np
 
 from .results import BandData
@@ -20,6 +22,9 @@ RAY_BLOCK = 24
 def band_data(model, fermi_energy):
     """Band occupations n_n (nm^-2) and mean outer Fermi radii k_F,n (nm^-1) at T = 0.
 
+    Cached by (model, mu) for hashable models (e.g. the frozen dataclasses of this
+    package): sweeps over broadening or temperature ask for the same band data again.
+
     n_n = (2 pi)^-2 Int dphi Int k dk theta(mu - E_n): the occupied segments of each ray
     end at its Fermi crossings, in closed form where the model provides them
     (``model.fermi_crossings``; the angle is then split where rays are tangent to a contour,
@@ -27,6 +32,18 @@ def band_data(model, fermi_energy):
     N_SAMPLES samples (linear interpolation, accuracy ~ (1/N_SAMPLES)^2).  k_F,n is the
     angular mean of the outermost crossing of band n (0 along rays that miss its contour).
     """
+    try:
+        return _cached_band_data(model, float(fermi_energy))
+    except TypeError:  # an unhashable model
+        return _band_data(model, fermi_energy)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_band_data(model, fermi_energy):
+    return _band_data(model, fermi_energy)
+
+
+def _band_data(model, fermi_energy):
     if hasattr(model, "fermi_crossings"):
         phi, weights = _angular_rule(model, fermi_energy)
         areas, outer = _exact_occupied_areas(model, fermi_energy, phi, weights)
