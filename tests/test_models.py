@@ -235,3 +235,13 @@ def test_closed_form_fermi_crossings_against_sampling(point):
     assert np.allclose(exact.occupations, sampled_data.occupations, atol=1e-6 * scale)
     assert np.allclose(exact.fermi_wavevectors, sampled_data.fermi_wavevectors,
                        atol=1e-6 * max(exact.fermi_wavevectors))
+
+
+def test_band_data_is_cached_by_model_and_energy():
+    """Equal models at the same mu share one BandData (immutable); another mu or model
+    does not."""
+    kwargs = dict(alpha=0.1, exchange=0.1, magnetization=(1, 0, 0))
+    first = band_data(kubo_sot.RashbaFerromagnet(**kwargs), 0.2)
+    assert band_data(kubo_sot.RashbaFerromagnet(**kwargs), 0.2) is first
+    assert band_data(kubo_sot.RashbaFerromagnet(**kwargs), 0.25) is not first
+    assert band_data(kubo_sot.RashbaFerromagnet(**{**kwargs, "alpha": 0.2}), 0.2) != first
