@@ -41,9 +41,12 @@ def compare(old, new):
         if times["new"]:
             _row(f"median over the points, {key}", statistics.median(times["old"]),
                  statistics.median(times["new"]), "ms", 1e3)
-    for key in ("ratio_n_jobs_1", "ratio_n_jobs_2"):
-        _row(f"100 Fermi energies / one point, {key[6:]}", old["fermi_energies_100"][key],
-             new["fermi_energies_100"][key], "x", digits=1)
+    for report in ("fermi_energies_100", "fermi_energies_100_in_plane"):
+        if report not in old or report not in new:
+            continue
+        for key in ("ratio_n_jobs_1", "ratio_n_jobs_2"):
+            _row(f"100 Fermi energies / one point, {new[report]['point']}, {key[6:]}",
+                 old[report][key], new[report][key], "x", digits=1)
     for config, batches in new["joblib"].items():
         for label, figures in batches.items():
             before = old["joblib"].get(config, {}).get(label)

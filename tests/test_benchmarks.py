@@ -13,7 +13,7 @@ def _report(scale):
                                        for t in ("T_0K", "T_300K")},
             "per_point": [{"point": "z", "rtol_1e-06": dict(point)},
                           {"point": "x", "rtol_1e-06": dict(point)}],
-            "fermi_energies_100": {"ratio_n_jobs_1": 90.0, "ratio_n_jobs_2": 70.0},
+            "fermi_energies_100": {"point": "z", "ratio_n_jobs_1": 90.0, "ratio_n_jobs_2": 70.0},
             "joblib": {"default_allocator": {"batch": copy.copy(speedup)}},
             "vertex_corrections": {"median_ladder_over_constant": 3.0},
             "peak_memory_engine_MB": 200.0, "peak_memory_MB": 300.0}
