@@ -2,9 +2,11 @@
 
 Prints, for a fixed set of points (M along z and in-plane, weak and strong Rashba,
 Gamma 0.002..0.05 eV): time per full point (all tensors, parts, errors; T = 0) and k-points
-at rtol 1e-4, 1e-6, 1e-8; the k-points as Gamma falls from 0.05 to 0.0002 eV; the ratio against the check route and against a uniform mesh at the
-same achieved accuracy; the cost of 100 Fermi energies as a multiple of one point; the joblib
-speedup on 2 workers; the peak memory.  All ratios are measured in this process.
+at rtol 1e-4, 1e-6, 1e-8; the k-points as Gamma falls from 0.05 to 0.0002 eV; the ratio
+against the check route and against a uniform mesh at the same achieved accuracy; the cost
+of 100 Fermi energies (M along z and in-plane) as a multiple of one point; the joblib
+speedup on 2 workers (in fresh interpreters); the cost of a vertex-corrected point; the peak
+memory.  All other ratios are measured in this process.
 """
 
 import argparse
