@@ -221,6 +221,30 @@ def test_rotation_average_of_tensors():
                           np.diag([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]))
 
 
+@pytest.mark.parametrize("rtol", [1e-3, 1e-4])
+@pytest.mark.parametrize("kwargs, mu, gamma", [
+    (dict(alpha=0.05, exchange=0.2, magnetization=(1, 0, 0)), -0.1, 0.01),
+    (dict(alpha=0.1, exchange=0.1, magnetization=(0.6, 0, 0.8)), 0.3, 0.005),
+    (dict(alpha=0.3, exchange=0.01, magnetization=(0, 1, 0)), 0.0, 0.002)])
+def test_coarse_grading_at_loose_tolerances_is_honest(kwargs, mu, gamma, rtol):
+    """At rtol >= 1e-4 the initial radial grading is coarser (factor 3 or 4, response._grading)
+    and the error estimate drives the refinement: each tensor must still be within its
+    error estimate of an rtol-1e-9 reference, and that estimate within the requested rtol
+    of the tensor's largest element (no warning)."""
+    import warnings
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
+    assert response._grading(rtol) is not None
+    reference = kubo_sot.linear_response(model, mu, gamma, rtol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = kubo_sot.linear_response(model, mu, gamma, rtol=rtol)
+    for name in ("conductivity", "spin_density", "torkance"):
+        a, b = getattr(result, name), getattr(reference, name)
+        scale = np.max(np.abs(b.total))
+        assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-13 * scale)
+        assert np.all(a.error <= rtol * scale)
+
+
 def test_arrays_of_fermi_energies_broadenings_temperatures():
     """Array arguments broadcast; each element is the scalar call's result (same numbers),
     serially and on 2 joblib workers."""

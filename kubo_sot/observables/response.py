@@ -162,6 +162,19 @@ def _tolerances(rtol, exchange, magnetization):
     return tolerance
 
 
+def _grading(rtol):
+    """(factor, steps) of the initial radial grading for rtol (kspace.integrate_kspace):
+    the default, factor 2 out to 512 widths, costs least at rtol <= 1e-5; coarser ones,
+    refined where the error estimate asks, cost less at looser tolerances (sum over the 8
+    benchmark points at rtol 1e-3: 26 ms with factor 4 against 40 ms; at 1e-4: 33 ms with
+    factor 3 against 39 ms)."""
+    if rtol >= 1e-3:
+        return (4.0, 5)
+    if rtol >= 1e-4:
+        return (3.0, 7)
+    return None
+
+
 def validate_response_arguments(model, fermi_energy, broadening, temperature, rtol, route,
                                 n_jobs, kernel="auto"):
     """Check every argument of :func:`linear_response`; return the cleaned values."""
@@ -263,7 +276,8 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     integrand = response_integrand(model, mu, gamma, kt, route, kernel)
     result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt),
                               _tolerances(rtol, exchange, magnetization), n_jobs=n_jobs,
-                              angular_average=angular_average(model, LAYOUT))
+                              angular_average=angular_average(model, LAYOUT),
+                              grading=_grading(rtol))
     tolerance = _tolerances(rtol, exchange, magnetization)(result.estimate, result.magnitude)
     _report_convergence(result, tolerance, rtol)
     return _assemble(model, result, exchange, magnetization, mu, gamma.gamma, temperature,
