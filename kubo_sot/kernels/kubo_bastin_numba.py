@@ -204,7 +204,7 @@ def _pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m, log_difference)
         ratio2 = (delta / s) ** 2  # complex, |.| < 0.0225
         # Terms needed: the scaled powers grow at most like their order (|x|^p psi^(p)(x) /
         # (p-1)! <= ~2p at Re x >= 1/2), so the series stops where |ratio2|^j (2j + 3) is
-        # below SERIES_CUTOFF; near band touchings |ratio2| is often ~1e-4 (4 terms of 11).
+        # below SERIES_CUTOFF; near band touchings |ratio2| is often ~1e-4 (5 terms of 11).
         n_terms = SERIES_TERMS
         size = 1.0
         for j in range(1, SERIES_TERMS):

@@ -166,7 +166,7 @@ def _grading(rtol):
     """(factor, steps) of the initial radial grading for rtol (kspace.integrate_kspace):
     the default, factor 2 out to 512 widths, costs least at rtol <= 1e-5; coarser ones,
     refined where the error estimate asks, cost less at looser tolerances (sum over the 8
-    benchmark points at rtol 1e-3: 26 ms with factor 4 against 40 ms; at 1e-4: 33 ms with
+    benchmark points at rtol 1e-3: 26-28 ms with factor 4 against 40 ms; at 1e-4: 33 ms with
     factor 3 against 39 ms)."""
     if rtol >= 1e-3:
         return (4.0, 5)
