@@ -216,11 +216,25 @@ def _self_energy_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, fermi_energy
         out[i, 6] = cz.imag
 
 
-def _model_arguments(model, kx, ky):
-    """Flattened float k-arrays and the scalar parameters of a RashbaFerromagnet."""
+def _integrand_from_loop(model, loop, n_components, *arguments):
+    """The closure ``f(kx, ky) -> (P, n_components)`` of a compiled loop over k-points,
+    ``loop(kx, ky, c, alpha, J, M_x, M_y, M_z, *arguments, out)``, with the compiled
+    quadrature rule around the same loop as its ``ray_rule``."""
     mx, my, mz = (float(x) for x in model.magnetization)
-    return (*flat_wave_vectors(kx, ky), float(model.kinetic_coefficient), float(model.alpha),
-            float(model.exchange), mx, my, mz)
+    scalars = (float(model.kinetic_coefficient), float(model.alpha), float(model.exchange),
+               mx, my, mz, *arguments)
+
+    def fill(kx, ky, out):
+        loop(kx, ky, *scalars, out)
+
+    def integrand(kx, ky):
+        kx, ky = flat_wave_vectors(kx, ky)
+        out = np.empty((kx.size, n_components))
+        fill(kx, ky, out)
+        return out
+
+    integrand.ray_rule = ray_rule_from_loop(fill, n_components)
+    return integrand
 
 
 def fused_disordered_integrand(model, fermi_energy, self_energy):
@@ -273,20 +287,9 @@ def fused_disordered_integrand(model, fermi_energy, self_energy):
     """
     if not applies(model):
         return None
-    mu = float(fermi_energy)
-    sigma = np.ascontiguousarray(self_energy.matrix, complex)
-
-    def integrand(kx, ky):
-        arguments = _model_arguments(model, kx, ky)
-        out = np.empty((arguments[0].size, N_COMPONENTS))
-        _disordered_loop(*arguments, mu, sigma, PAULI_BASIS, out)
-        return out
-
-    scalars = _model_arguments(model, np.zeros(0), np.zeros(0))[2:]
-    integrand.ray_rule = ray_rule_from_loop(
-        lambda kx, ky, out: _disordered_loop(kx, ky, *scalars, mu, sigma, PAULI_BASIS, out),
-        N_COMPONENTS)
-    return integrand
+    return _integrand_from_loop(model, _disordered_loop, N_COMPONENTS, float(fermi_energy),
+                                np.ascontiguousarray(self_energy.matrix, complex),
+                                PAULI_BASIS)
 
 
 def fused_self_energy_integrand(model, fermi_energy, matrix, strength):
@@ -326,17 +329,5 @@ def fused_self_energy_integrand(model, fermi_energy, matrix, strength):
     """
     if not applies(model):
         return None
-    mu, strength = float(fermi_energy), float(strength)
-    sigma = np.ascontiguousarray(matrix, complex)
-
-    def integrand(kx, ky):
-        arguments = _model_arguments(model, kx, ky)
-        out = np.empty((arguments[0].size, N_SELF_ENERGY))
-        _self_energy_loop(*arguments, mu, sigma, strength, out)
-        return out
-
-    scalars = _model_arguments(model, np.zeros(0), np.zeros(0))[2:]
-    integrand.ray_rule = ray_rule_from_loop(
-        lambda kx, ky, out: _self_energy_loop(kx, ky, *scalars, mu, sigma, strength, out),
-        N_SELF_ENERGY)
-    return integrand
+    return _integrand_from_loop(model, _self_energy_loop, N_SELF_ENERGY, float(fermi_energy),
+                                np.ascontiguousarray(matrix, complex), float(strength))
