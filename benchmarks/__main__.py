@@ -48,7 +48,7 @@ def _time(fn, repeat):
     times = []
     for _ in range(repeat):
         kspace._cached_ray_intervals.cache_clear()
-        bands._cached_band_data.cache_clear()
+        bands.band_data.cache_clear()
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)

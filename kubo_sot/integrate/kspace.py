@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import block_diag
 
+from .._cache import cached_if_hashable
 from .quadrature import adaptive_integrate
 
 # Intervals around a crossing of width w end at w * 2^s, s < 10 (out to ~500 w, or to the
@@ -54,14 +55,11 @@ def _ray_intervals(model, phi, fermi_energy, energy_width, grading=None):
     same in the pilot, the main integral and every self-consistency iteration); models are
     frozen dataclasses, so they hash by value.
     """
-    try:
-        return _cached_ray_intervals(model, phi.tobytes(), float(fermi_energy),
-                                     float(energy_width), grading)
-    except TypeError:  # an unhashable model
-        return _build_ray_intervals(model, phi, fermi_energy, energy_width, grading)
+    return _cached_ray_intervals(model, phi.tobytes(), float(fermi_energy),
+                                 float(energy_width), grading)
 
 
-@functools.lru_cache(maxsize=16)
+@cached_if_hashable(maxsize=16)
 def _cached_ray_intervals(model, phi_bytes, fermi_energy, energy_width, grading):
     out = _build_ray_intervals(model, np.frombuffer(phi_bytes), fermi_energy, energy_width,
                                grading)

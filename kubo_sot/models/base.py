@@ -11,10 +11,11 @@ maps the tail beyond ``tail_start`` onto a finite interval.  A tight-binding mod
 its Brillouin zone and returns finite ray lengths.
 """
 
-import functools
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from .._cache import cached_if_hashable
 
 PAULI = np.array(
     [[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
@@ -69,6 +70,7 @@ _ROTATION_CHECK_ANGLE = 0.9
 _ROTATION_CHECK_RTOL = 1e-12
 
 
+@cached_if_hashable(maxsize=64)
 def rotates_with_spin(model):
     """True if ``model.isotropic`` holds with k and spin rotating together about z:
     H(R k) = U H(k) U^dagger with U = exp(-i phi s_z / 2) (checked at two wave vectors;
@@ -78,18 +80,6 @@ def rotates_with_spin(model):
     spins then rotate as vectors); a spin-1/2 model whose spin rotates against k (a
     Dresselhaus term) or a model that is not two-band fails it.
     """
-    try:
-        return _cached_rotates_with_spin(model)
-    except TypeError:  # an unhashable model
-        return _rotates_with_spin(model)
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_rotates_with_spin(model):
-    return _rotates_with_spin(model)
-
-
-def _rotates_with_spin(model):
     if not getattr(model, "isotropic", False) or getattr(model, "n_bands", None) != 2:
         return False
     s_z = np.asarray(model.spin_operators(), complex)[2]

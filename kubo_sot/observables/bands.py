@@ -1,9 +1,8 @@
 """Fermi-level band data: Fermi wave vectors, band occupations, alpha k_F / J."""
 
-import functools
-
 import numpy as np
 
+from .._cache import cached_if_hashable
 from .results import BandData
 
 # The angular integrals are periodic trapezoid sums of smooth functions (spectrally
@@ -19,6 +18,7 @@ N_SAMPLES = 3000
 RAY_BLOCK = 24
 
 
+@cached_if_hashable(maxsize=256)
 def band_data(model, fermi_energy):
     """Band occupations n_n (nm^-2) and mean outer Fermi radii k_F,n (nm^-1) at T = 0.
 
@@ -32,29 +32,14 @@ def band_data(model, fermi_energy):
     N_SAMPLES samples (linear interpolation, accuracy ~ (1/N_SAMPLES)^2).  k_F,n is the
     angular mean of the outermost crossing of band n (0 along rays that miss its contour).
     """
-    try:
-        return _cached_band_data(model, float(fermi_energy))
-    except TypeError:  # an unhashable model
-        return _band_data(model, fermi_energy)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_band_data(model, fermi_energy):
-    return _band_data(model, fermi_energy)
-
-
-def _band_data(model, fermi_energy):
+    phi, weights = _angular_rule(model, fermi_energy)
     if hasattr(model, "fermi_crossings"):
-        phi, weights = _angular_rule(model, fermi_energy)
         areas, outer = _exact_occupied_areas(model, fermi_energy, phi, weights)
     else:
-        n_rays = 1 if getattr(model, "isotropic", False) else N_RAYS
-        phi = (np.arange(n_rays) + 0.5) * 2 * np.pi / n_rays
         # Blocks of rays keep the samples (rays x N_SAMPLES x bands) to a few MB.
-        blocks = [_occupied_areas(model, fermi_energy, phi[i:i + RAY_BLOCK])
-                  for i in range(0, n_rays, RAY_BLOCK)]
-        areas = np.sum([b[0] for b in blocks], axis=0) * (2 * np.pi / n_rays)
-        outer = np.concatenate([b[1] for b in blocks], axis=1).mean(axis=1)
+        areas, outer = np.sum([_occupied_areas(model, fermi_energy, phi[i:i + RAY_BLOCK],
+                                               weights[i:i + RAY_BLOCK])
+                               for i in range(0, phi.size, RAY_BLOCK)], axis=0)
     occupations = tuple(float(a / (2 * np.pi) ** 2) for a in areas)
     k_fermi = tuple(float(o) for o in outer)
     exchange = getattr(model, "exchange", 0.0)
@@ -64,8 +49,9 @@ def _band_data(model, fermi_energy):
 
 
 def _angular_rule(model, fermi_energy):
-    """Rays and weights for Int_0^2pi dphi: one ray for an isotropic model, the periodic
-    trapezoid rule on N_RAYS, or mapped Gauss-Legendre panels between tangent directions."""
+    """Rays and weights for Int_0^2pi dphi: one ray for an isotropic model (circles), the
+    periodic trapezoid rule on N_RAYS, or mapped Gauss-Legendre panels between the tangent
+    directions of a model that provides them."""
     if getattr(model, "isotropic", False):
         return np.array([np.pi]), np.array([2 * np.pi])
     tangents = (np.unique(model.tangent_directions(fermi_energy))
@@ -103,9 +89,8 @@ def _exact_occupied_areas(model, fermi_energy, phi, weights):
     return np.array(areas), np.array(outers)
 
 
-def _occupied_areas(model, fermi_energy, phi):
-    """Per band: sum over the rays phi of the occupied Int k dk, and each ray's outermost
-    Fermi crossing (0 if none)."""
+def _occupied_areas(model, fermi_energy, phi, weights):
+    """As :func:`_exact_occupied_areas`, from sign changes of E_n - mu between samples."""
     k_max = np.asarray(model.tail_start(phi, fermi_energy, 0.0), float)
     t = np.linspace(0.0, 1.0, N_SAMPLES)
     k = k_max[:, None] * t
@@ -123,7 +108,8 @@ def _occupied_areas(model, fermi_energy, phi):
             kc = np.where(cross, k0 + (k1 - k0) * s0 / (s0 - s1), np.nan)
         lo = np.where(s0 < 0, k0, kc)
         hi = np.where(s1 < 0, k1, kc)
-        areas.append(np.sum(np.where((s0 < 0) | (s1 < 0), 0.5 * (hi**2 - lo**2), 0.0)))
+        areas.append(weights @ np.sum(np.where((s0 < 0) | (s1 < 0), 0.5 * (hi**2 - lo**2),
+                                               0.0), axis=1))
         outer = np.nanmax(np.where(cross, kc, -np.inf), axis=1)
-        outers.append(np.where(np.isfinite(outer), outer, 0.0))
+        outers.append(weights @ np.where(np.isfinite(outer), outer, 0.0) / (2 * np.pi))
     return np.array(areas), np.array(outers)
