@@ -176,17 +176,19 @@ def _isotropic_rays(radial, n_components, average):
     return 2.0 * np.pi * total, np.zeros(n_components)
 
 
+# Tensor index kinds: (number of components, position of the in-plane pair x, y).
+_INDEX_KINDS = {"vector": (2, 0), "spin": (3, 0), "spin4": (4, 1)}
+
+
 def _rotation(kind, phi):
     """How one tensor index rotates with k by phi about z: "vector" (x, y), "spin"
     (x, y, z), "spin4" (0, x, y, z), or an integer n (n invariant components)."""
+    if isinstance(kind, int):
+        return np.eye(kind)
+    size, offset = _INDEX_KINDS[kind]
+    out = np.eye(size)
     c, s = np.cos(phi), np.sin(phi)
-    r = np.array([[c, -s], [s, c]])
-    if kind == "vector":
-        return r
-    out = np.eye({"spin": 3, "spin4": 4}[kind] if isinstance(kind, str) else kind)
-    offset = {"spin": 0, "spin4": 1}.get(kind)
-    if offset is not None:
-        out[offset:offset + 2, offset:offset + 2] = r
+    out[offset:offset + 2, offset:offset + 2] = [[c, -s], [s, c]]
     return out
 
 
@@ -234,9 +236,10 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     norm = (2.0 * np.pi) ** 2
     atol = np.asarray(atol, float) * norm  # tolerance on Int dphi Int k dk F
     isotropic = getattr(model, "isotropic", False)
-    single_ray = isotropic and angular_average is not None
-    ray_tol = (_single_ray_tolerance(angular_average, atol) if single_ray
-               else 0.5 * atol / (2.0 * np.pi))
+    if not isotropic:
+        angular_average = None  # it holds only for rotation-invariant models
+    ray_tol = (0.5 * atol / (2.0 * np.pi) if angular_average is None
+               else _single_ray_tolerance(angular_average, atol))
     n_components = atol.size
     counter = [0]
 
@@ -255,8 +258,7 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
                               counter[0])
 
     if isotropic:
-        return result(*_isotropic_rays(radial, n_components,
-                                       angular_average if single_ray else None))
+        return result(*_isotropic_rays(radial, n_components, angular_average))
 
     try:
         edges = model.angular_breakpoints(fermi_energy, energy_width)
@@ -323,11 +325,8 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
     # the |integrand| columns), so no k-point is evaluated twice.
     n = integrand(np.array([0.1]), np.array([0.0])).shape[1]
     partitions = {}
-    pilot_average = None
-    if angular_average is not None:  # |integrand| columns: |A| gives their scale
-        pilot_average = np.zeros((2 * n, 2 * n))
-        pilot_average[:n, :n] = angular_average
-        pilot_average[n:, n:] = np.abs(angular_average)
+    pilot_average = (None if angular_average is None  # |integrand| columns: |A| for a scale
+                     else block_diag(angular_average, np.abs(angular_average)))
     pilot = _polar(model, _with_magnitude(integrand), fermi_energy,
                    energy_width, np.full(2 * n, np.inf), n_jobs,
                    radial_iterations=1, angular_iterations=1, partitions=partitions,

@@ -176,10 +176,11 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
     exchange, magnetization = _r._exchange_and_magnetization(model)
     integrand = disordered_integrand(model, mu, sigma, route, kernel)
     velocity_scale = _velocity_scale(model, mu, sigma.gamma)
+    average = _r.angular_average(model, LAYOUT)
     for factor in VERTEX_RTOL_FACTORS if vertex_corrections else (None,):
         tolerance = _tolerances(rtol, exchange, magnetization, factor)
         result = integrate_kspace(model, integrand, mu, sigma.gamma, tolerance, n_jobs=n_jobs,
-                                  angular_average=_r.angular_average(model, LAYOUT))
+                                  angular_average=average)
         atol = tolerance(result.estimate, result.magnitude)
         if factor is None:
             break

@@ -274,12 +274,11 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     kt = BOLTZMANN_EV_PER_K * temperature
     exchange, magnetization = _exchange_and_magnetization(model)
     integrand = response_integrand(model, mu, gamma, kt, route, kernel)
-    result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt),
-                              _tolerances(rtol, exchange, magnetization), n_jobs=n_jobs,
-                              angular_average=angular_average(model, LAYOUT),
+    tolerance = _tolerances(rtol, exchange, magnetization)
+    result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt), tolerance,
+                              n_jobs=n_jobs, angular_average=angular_average(model, LAYOUT),
                               grading=_grading(rtol))
-    tolerance = _tolerances(rtol, exchange, magnetization)(result.estimate, result.magnitude)
-    _report_convergence(result, tolerance, rtol)
+    _report_convergence(result, tolerance(result.estimate, result.magnitude), rtol)
     return _assemble(model, result, exchange, magnetization, mu, gamma.gamma, temperature,
                      rtol, route)
 
