@@ -8,6 +8,7 @@ import pytest
 from conftest import PARAMETER_POINTS, TENSORS
 import kubo_sot
 from kubo_sot import ConvergenceError, ConvergenceWarning, ParameterError
+from kubo_sot.integrate import kspace
 from kubo_sot.integrate.kspace import rotation_average
 from kubo_sot.models.base import PAULI, rotates_with_spin
 from kubo_sot.observables import response
@@ -154,6 +155,119 @@ def test_isotropic_rules_equal_adaptive_angular_panels(magnetization, mu, gamma)
             a, b = getattr(three, name), getattr(panels, name)
             scale = np.max(np.abs(b.total))
             assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-12 * scale)
+
+
+def _spy_periodic_rule(monkeypatch):
+    """Record whether each call of kspace._periodic_rays returned a result."""
+    calls = []
+    original = kspace._periodic_rays
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        calls.append(out is not None)
+        return out
+    monkeypatch.setattr(kspace, "_periodic_rays", spy)
+    return calls
+
+
+PERIODIC_POINTS = [STUDY[n] for n in ("y_weak_gap", "x_strong_both", "tilted_mass",
+                                      "x_mass_gap", "tilted_heavy", "tilted_300K")]
+
+
+@pytest.mark.parametrize("point", PERIODIC_POINTS, ids=[p[0] for p in PERIODIC_POINTS])
+def test_periodic_rule_equals_angular_panels(point, monkeypatch):
+    """In-plane and tilted M, no contour tangent to rays: the periodic trapezoid rule in
+    phi (16-64 nested rays) against the adaptive Gauss panels between the angular
+    breakpoints, at rtol 1e-8: equal within the two error estimates."""
+    calls = _spy_periodic_rule(monkeypatch)
+    periodic = _response(point, rtol=1e-8)
+    assert calls and all(calls)  # pilot and main run both on the periodic rule
+    monkeypatch.setattr(kspace, "_periodic_rays", lambda *args, **kwargs: None)
+    panels = _response(point, rtol=1e-8)
+    for name in TENSORS:
+        a, b = getattr(periodic, name), getattr(panels, name)
+        scale = np.max(np.abs(b.total))
+        assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-12 * scale)
+
+
+def test_periodic_rule_in_the_disorder_engine(monkeypatch):
+    """The same comparison for the white-noise engine (SCBA self-energy, ladder traces)."""
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0.6, 0, 0.8))
+    disorder = kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.01)
+    calls = _spy_periodic_rule(monkeypatch)
+    periodic = kubo_sot.linear_response(model, 0.3, disorder, rtol=1e-7,
+                                        vertex_corrections=True)
+    assert calls and all(calls)
+    monkeypatch.setattr(kspace, "_periodic_rays", lambda *args, **kwargs: None)
+    panels = kubo_sot.linear_response(model, 0.3, disorder, rtol=1e-7, vertex_corrections=True)
+    for name in TENSORS:
+        a, b = getattr(periodic, name), getattr(panels, name)
+        scale = np.max(np.abs(b.total))
+        assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-12 * scale)
+
+
+def test_tangent_contours_go_to_panels(monkeypatch):
+    """Strong Rashba at the Dirac cone (mu = 0): rays are tangent to the Fermi contour, the
+    model says so (has_angular_features) and the panels are used at once.  Without that
+    hint the rule is tried, does not converge geometrically (2e-4 at 16 and 32 rays), hands
+    over to the panels, and the result is the same within the error estimates."""
+    point = STUDY["y_strong_gap"]
+    model = kubo_sot.RashbaFerromagnet(**point[1])
+    assert model.has_angular_features(point[2], point[3])
+    assert model.tangent_directions(point[2]).size > 0
+    calls = _spy_periodic_rule(monkeypatch)
+    hinted = _response(point, rtol=1e-6)
+    assert calls == []
+    monkeypatch.setattr(kubo_sot.RashbaFerromagnet, "has_angular_features",
+                        lambda self, mu, width: False)
+    tried = _response(point, rtol=1e-6)
+    assert calls and not any(calls[1:])  # the pilot's first level is never checked
+    assert tried.provenance["n_kpoints"] > hinted.provenance["n_kpoints"]
+    for name in TENSORS:
+        a, b = getattr(tried, name), getattr(hinted, name)
+        scale = np.max(np.abs(b.total))
+        assert np.all(np.abs(a.total - b.total) <= a.error + b.error + 1e-12 * scale)
+
+
+def test_periodic_rule_error_estimate():
+    """The rule on known periodic functions: 1 / (a - cos phi) (poles at distance
+    arccosh(a) from the real axis, error ~ (a + sqrt(a^2 - 1))^-N) is accepted at the first level whose
+    estimate |T_N - T_N/2| meets the tolerance, and the estimate bounds the actual error;
+    |sin phi|^(1/2) (algebraic convergence) is refused; the pilot takes the first level."""
+    def rays(f, counter):
+        def radial(phi):
+            counter.append(phi.size)
+            return np.stack([f(phi), np.zeros_like(phi)], axis=1)
+        return radial
+
+    # |T_16 - T_8|, |T_32 - T_16|, |T_64 - T_32|: 3e-6, 3e-12, 0 (a = 3); 0.13, 9e-4,
+    # 4e-8 (a = 1.2); 3.2, 0.25, 2e-3 (a = 1.05).
+    for a, atol, n_rays in ((3.0, 1e-6, 32), (3.0, 1e-5, 16), (1.2, 1e-6, 64),
+                            (1.05, 1e-2, 64)):
+        counter = []
+        total, error = kspace._periodic_rays(rays(lambda p: 1 / (a - np.cos(p)), counter), 1,
+                                             np.array([atol]))
+        exact = 2 * np.pi / np.sqrt(a * a - 1)
+        assert sum(counter) == n_rays
+        assert abs(total[0] - exact) <= error[0] <= atol
+    counter = []
+    assert kspace._periodic_rays(rays(lambda p: np.sqrt(np.abs(np.sin(p))), counter), 1,
+                                 np.array([1e-6])) is None
+    assert sum(counter) <= 32  # refused once the error stops falling geometrically
+    counter = []
+    kspace._periodic_rays(rays(np.cos, counter), 1, np.array([0.0]), pilot=True)
+    assert counter == [kspace.PERIODIC_RAYS[0]]
+
+
+def test_brillouin_zone_uses_panels(monkeypatch):
+    """A lattice model's ray lengths have kinks at the zone boundary's corners: no
+    periodic rule there."""
+    model = kubo_sot.SquareLatticeRashbaFerromagnet(hopping=1.0, lattice_constant=0.4,
+                                                    alpha=0.1, exchange=0.1,
+                                                    magnetization=(1, 0, 0))
+    calls = _spy_periodic_rule(monkeypatch)
+    kubo_sot.linear_response(model, 0.3, 0.02, rtol=1e-4)
+    assert calls == []
 
 
 @pytest.mark.parametrize("kwargs, mu, gamma, temperature", [

@@ -6,6 +6,10 @@ polar coordinates (k, phi), needs to know where the integrand is sharp so that i
 its first points there (Fermi-contour crossings along each ray, band extrema, near
 degeneracies), how far each ray extends, and the angles where the ray length has kinks.
 
+A model may also offer ``has_angular_features(fermi_energy, energy_width)``: True where the
+ray integrals vary sharply with the angle (see :mod:`kubo_sot.integrate.kspace`), so that
+the integrator skips the periodic trapezoid rule and goes to angular panels at once.
+
 Continuum models extend to infinite k (``ray_length`` is infinite); the integrator then
 maps the tail beyond ``tail_start`` onto a finite interval.  A tight-binding model lives in
 its Brillouin zone and returns finite ray lengths.
