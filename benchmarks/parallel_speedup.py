@@ -27,8 +27,8 @@ REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def joblib_speedup():
-    """Serial vs 2 joblib workers on batches of 64 points (M along z: ~1 ms per point;
-    M in-plane: ~17 ms).  'cold' includes starting the worker processes (about a second:
+    """Serial vs 2 joblib workers on batches of 64 points (M along z: ~0.7 ms per point;
+    M in-plane: ~9 ms).  'cold' includes starting the worker processes (about a second:
     importing numpy, scipy, numba), 'warm' reuses them, as every later sweep of a session
     does (joblib keeps its loky executor).  Warm and serial times are medians of REPEAT
     runs."""

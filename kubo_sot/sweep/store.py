@@ -14,11 +14,12 @@ from pathlib import Path
 from .. import __version__
 
 #: Bump when a change of the numerics changes results (invalidates stored points).
-NUMERICS_VERSION = "4"  # 2: r^4 quadrature estimate, three-ray isotropic rule; 3: safe
+NUMERICS_VERSION = "5"  # 2: r^4 quadrature estimate, three-ray isotropic rule; 3: safe
 # estimate (decay over four coefficient pairs), grading 2^s, closed-form breakpoints, the
 # main run continues the pilot's mesh; 4: one ray for isotropic models, band data of Fermi
 # pockets split at the tangent directions, vertex inputs at rtol first (tightened if needed),
-# coarser initial grading at rtol >= 1e-4
+# coarser initial grading at rtol >= 1e-4; 5: periodic trapezoid rule in the angle for
+# continuum models
 
 
 def point_key(spec):
