@@ -197,12 +197,18 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
                                / (4.0 * model.kinetic_coefficient)},
                   "self_energy": born.to_dict()}
 
-    # The responses scale at most like 1/Gamma: Sigma's own uncertainty adds at most this
-    # fraction of each value to its error.
+    # The responses scale at most like 1/Gamma: Sigma's own uncertainty moves each tensor
+    # by at most this fraction of its largest element.  (Of the tensor's, not of each
+    # element's own value: a small element, e.g. chi_z of a tilted M, can move as much.)
     sigma_relative_error = born.error / sigma.gamma
 
     def assemble(est, err, vc, bands=None):
-        err = err + sigma_relative_error * np.abs(est)
+        shift = np.empty_like(err)
+        for group in _r.TENSOR_GROUPS:
+            largest = max(np.max(np.abs(est[part])) for part in group)
+            for part in group:
+                shift[part] = sigma_relative_error * largest
+        err = err + shift
         part = dataclasses.replace(result, estimate=est, error=err)
         out = _r._assemble(model, part, exchange, magnetization, mu, None, 0.0, rtol, route,
                            bands)

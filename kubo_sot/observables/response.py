@@ -45,6 +45,8 @@ _CHI_A = slice(8, 14)
 _CHI_B = slice(14, 20)
 _CHI_SEA = slice(20, 26)
 N_COMPONENTS = 26
+# The packed components of each tensor (sigma, chi), all its parts.
+TENSOR_GROUPS = ((_SIGMA_SURFACE, _SIGMA_SEA), (_CHI_A, _CHI_B, _CHI_SEA))
 # The conductivity's I(a) and I(b) are not integrated separately: on the diagonal each
 # diverges logarithmically, and off the diagonal each decays only as sin(2 phi) / k^2, so
 # it converges only conditionally (after the angular integral), never ray by ray.
@@ -154,7 +156,7 @@ def _tolerances(rtol, exchange, magnetization):
         atol[_CHI_A] = atol[_CHI_B] = atol[_CHI_SEA] = rtol * scale_chi / 3.0
         # Floors per tensor group (sigma, chi): rounding of the largest |integrand| in it.
         floor = np.empty(N_COMPONENTS)
-        for group in ((_SIGMA_SURFACE, _SIGMA_SEA), (_CHI_A, _CHI_B, _CHI_SEA)):
+        for group in TENSOR_GROUPS:
             level = max(np.max(magnitude[g]) for g in group)
             for g in group:
                 floor[g] = CANCELLATION_FLOOR * level

@@ -19,7 +19,7 @@ NUMERICS_VERSION = "5"  # 2: r^4 quadrature estimate, three-ray isotropic rule; 
 # main run continues the pilot's mesh; 4: one ray for isotropic models, band data of Fermi
 # pockets split at the tangent directions, vertex inputs at rtol first (tightened if needed),
 # coarser initial grading at rtol >= 1e-4; 5: periodic trapezoid rule in the angle for
-# continuum models
+# continuum models, white noise: Sigma's error bounded per tensor, not per element
 
 
 def point_key(spec):
