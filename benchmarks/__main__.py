@@ -2,7 +2,8 @@
 
 Prints, for a fixed set of points (M along z and in-plane, weak and strong Rashba,
 Gamma 0.002..0.05 eV): time per full point (all tensors, parts, errors; T = 0) and k-points
-at rtol 1e-4, 1e-6, 1e-8; the k-points as Gamma falls from 0.05 to 0.0002 eV; the ratio
+at rtol 1e-4, 1e-6, 1e-8; the time per point over 32 random points at rtol 1e-6; the
+k-points as Gamma falls from 0.05 to 0.0002 eV; the ratio
 against the check route and against a uniform mesh at the same achieved accuracy; the cost
 of 100 Fermi energies (M along z and in-plane) as a multiple of one point; the joblib
 speedup on 2 workers (in fresh interpreters); the cost of a vertex-corrected point; the peak
@@ -81,6 +82,41 @@ def per_point(quick):
         median = statistics.median(r[key]["median_s"] for r in rows)
         print(f"rtol {rtol}: median over the points {median * 1e3:.1f} ms per full point")
     return rows
+
+
+RANDOM_POINTS = 32
+RANDOM_SEED = 2026
+
+
+def random_points(quick):
+    """Time per point at rtol 1e-6 over random parameters (fixed seed): M anywhere on the
+    upper hemisphere, alpha and J in 0.01..0.3, mu between the band bottom and 0.5 eV,
+    Gamma log-uniform in 0.002..0.05 eV.  The fixed points above are chosen, these are
+    not: some have Fermi pockets whose contours are tangent to rays (5 of the 32), where
+    the angular integral needs adaptive panels and costs several times more."""
+    rng = np.random.default_rng(RANDOM_SEED)
+    times, kpoints, tangent = [], [], []
+    for _ in range(RANDOM_POINTS // 4 if quick else RANDOM_POINTS):
+        polar, azimuth = rng.uniform(0.0, 0.5 * np.pi), rng.uniform(0.0, 2.0 * np.pi)
+        model = kubo_sot.RashbaFerromagnet(
+            alpha=rng.uniform(0.01, 0.3), exchange=rng.uniform(0.01, 0.3),
+            magnetization=(np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth),
+                           np.cos(polar)))
+        mu = rng.uniform(model.band_bottom(), 0.5)
+        gamma = 10.0 ** rng.uniform(np.log10(0.002), np.log10(0.05))
+        r, t = _time(lambda: kubo_sot.linear_response(model, mu, gamma, rtol=1e-6), 1)
+        times.append(t[0])
+        kpoints.append(r.provenance["n_kpoints"])
+        tangent.append(bool(model.has_angular_features(mu, gamma)))
+    out = {"n_points": len(times), "median_s": statistics.median(times),
+           "min_s": min(times), "max_s": max(times),
+           "p90_s": float(np.percentile(times, 90)),
+           "median_kpoints": statistics.median(kpoints), "tangent_contours": sum(tangent)}
+    print(f"{len(times)} random points, rtol 1e-6: median {out['median_s'] * 1e3:.1f} ms, "
+          f"min {out['min_s'] * 1e3:.1f}, 90th percentile {out['p90_s'] * 1e3:.1f}, max "
+          f"{out['max_s'] * 1e3:.1f} ms ({sum(tangent)} with contours tangent to rays)",
+          flush=True)
+    return out
 
 
 def kpoints_versus_gamma():
@@ -193,7 +229,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     report = {"version": kubo_sot.__version__, "machine": platform.platform(),
               "kernel": kernel_speed(),
-              "per_point": per_point(args.quick)}
+              "per_point": per_point(args.quick), "random_points": random_points(args.quick)}
     # The engine's own peak (all points, rtol down to 1e-8), before the baselines run.
     report["peak_memory_engine_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the engine runs {report['peak_memory_engine_MB']:.0f} MB")

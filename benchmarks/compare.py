@@ -41,6 +41,10 @@ def compare(old, new):
         if times["new"]:
             _row(f"median over the points, {key}", statistics.median(times["old"]),
                  statistics.median(times["new"]), "ms", 1e3)
+    if "random_points" in old and "random_points" in new:
+        for key in ("median_s", "p90_s", "max_s"):
+            _row(f"random points, {key[:-2]}", old["random_points"][key],
+                 new["random_points"][key], "ms", 1e3)
     for report in ("fermi_energies_100", "fermi_energies_100_in_plane"):
         if report not in old or report not in new:
             continue
