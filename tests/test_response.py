@@ -177,7 +177,7 @@ PERIODIC_POINTS = [STUDY[n] for n in ("y_weak_gap", "x_strong_both", "tilted_mas
 @pytest.mark.parametrize("point", PERIODIC_POINTS, ids=[p[0] for p in PERIODIC_POINTS])
 def test_periodic_rule_equals_angular_panels(point, monkeypatch):
     """In-plane and tilted M, no contour tangent to rays: the periodic trapezoid rule in
-    phi (16-64 nested rays) against the adaptive Gauss panels between the angular
+    phi (16-128 nested rays) against the adaptive Gauss panels between the angular
     breakpoints, at rtol 1e-8: equal within the two error estimates."""
     calls = _spy_periodic_rule(monkeypatch)
     periodic = _response(point, rtol=1e-8)
