@@ -146,11 +146,12 @@ def test_missed_tolerance_is_reported_with_its_error(ratio, expected):
 
 @pytest.mark.parametrize("magnetization, mu, gamma", [((0, 0, 1), 0.4, 0.005),
                                                       ((0, 0, -1), 0.05, 0.02)])
-def test_isotropic_rules_equal_adaptive_angular_panels(magnetization, mu, gamma):
+def test_isotropic_rules_equal_the_anisotropic_angular_rule(magnetization, mu, gamma):
     """M along z: one ray and the rotation of the tensors give the angular integral (the
     constant-Gamma engine, and the white-noise engine: Born self-energy, ladder traces);
-    the adaptive angular quadrature (the model declared non-isotropic) must agree within
-    the two error estimates."""
+    the angular quadrature of an anisotropic model (the model declared non-isotropic: the
+    periodic rule on 16 rays with its error estimate) must agree within the two error
+    estimates."""
     kw = dict(alpha=0.1, exchange=0.1, magnetization=magnetization)
     not_isotropic = type("NotIsotropic", (kubo_sot.RashbaFerromagnet,),
                          {"isotropic": property(lambda self: False)})
