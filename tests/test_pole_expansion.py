@@ -10,10 +10,13 @@ from kubo_sot.kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
 from kubo_sot.kernels.pole_expansion import evaluate_pole_expansion, pole_coefficients
 
 
-@pytest.mark.parametrize("magnetization", [(0, 0, 1), (0.6, 0, 0.8), (1, 0, 0)])
+@pytest.mark.parametrize("kwargs", [
+    dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1)),
+    dict(alpha=0.2, exchange=0.05, magnetization=(0.6, 0, 0.8)),
+    dict(alpha=0.05, exchange=0.2, magnetization=(1, 0, 0))])  # Dirac point at |k| = 4
 @pytest.mark.parametrize("gamma", [0.002, 0.03])
-def test_pole_expansion_equals_band_pair_weights(magnetization, gamma):
-    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=magnetization)
+def test_pole_expansion_equals_band_pair_weights(kwargs, gamma):
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
     kx, ky = np.random.default_rng(0).uniform(-2, 2, (2, 200))
     energies, vectors = model.eigensystem(kx, ky)
     vel = to_eigenbasis(np.moveaxis(model.velocity(kx, ky), 0, 1), vectors)
