@@ -7,8 +7,9 @@ import pytest
 
 from kubo_sot.kernels.product_rules import legendre_moments
 
+# Upper and lower half plane (the sqrt-substituted panels need both).
 W = [0.3 + 1e-4j, -0.999 + 1e-3j, 1.5 + 0.02j, 0.0 + 1.0j, -1.8 + 0.3j, 1.0 + 1e-4j, 3.0 + 0.5j,
-     -10.0 + 1e-3j]
+     -10.0 + 1e-3j, 0.2 - 1e-3j, -1.5 - 0.3j, 1.0 - 1e-4j, 4.0 - 2.0j]
 
 
 @pytest.mark.parametrize("w", W)

@@ -140,26 +140,36 @@ def _torkance(chi, exchange, magnetization):
 
 
 def _tolerances(rtol, exchange, magnetization):
-    """Absolute tolerances on the packed integral, from a pilot estimate of it."""
+    """Absolute tolerances on the packed integral, from a pilot estimate of it (a (26,)
+    vector, or a stack (..., 26) of them, e.g. one per Fermi energy)."""
+    mx, my, mz = magnetization
+    m_cross = np.array([[0.0, -mz, my], [mz, 0.0, -mx], [-my, mx, 0.0]])
+
+    def largest(x, axes):
+        return np.max(np.abs(x), axis=axes)
+
     def tolerance(est, magnitude):
-        sigma = est[_SIGMA_SURFACE] + est[_SIGMA_SEA]
-        chi = (est[_CHI_A] + est[_CHI_B] + est[_CHI_SEA]).reshape(3, 2)
-        scale_sigma = max(np.max(np.abs(sigma)), SCALE_FLOOR)
-        scale_chi = max(np.max(np.abs(chi)), SCALE_FLOOR)
+        est, magnitude = np.asarray(est), np.asarray(magnitude)
+        sigma = est[..., _SIGMA_SURFACE] + est[..., _SIGMA_SEA]
+        chi = (est[..., _CHI_A] + est[..., _CHI_B] + est[..., _CHI_SEA]).reshape(
+            est.shape[:-1] + (3, 2))
+        scale_sigma = np.maximum(largest(sigma, -1), SCALE_FLOOR)
+        scale_chi = np.maximum(largest(chi, (-2, -1)), SCALE_FLOOR)
         if exchange > 0:
             # The torkance J M x chi can be much smaller than chi (chi mostly along M);
             # its own largest element sets the accuracy needed for chi.
-            torque = np.max(np.abs(_torkance(chi, exchange, magnetization))) / exchange
-            scale_chi = min(scale_chi, max(torque, SCALE_FLOOR))
-        atol = np.empty(N_COMPONENTS)
-        atol[_SIGMA_SURFACE] = atol[_SIGMA_SEA] = 0.5 * rtol * scale_sigma
-        atol[_CHI_A] = atol[_CHI_B] = atol[_CHI_SEA] = rtol * scale_chi / 3.0
+            torque = largest(m_cross @ chi, (-2, -1))
+            scale_chi = np.minimum(scale_chi, np.maximum(torque, SCALE_FLOOR))
+        atol = np.empty(est.shape)
+        atol[..., _SIGMA_SURFACE] = atol[..., _SIGMA_SEA] = (0.5 * rtol * scale_sigma)[..., None]
+        atol[..., _CHI_A] = atol[..., _CHI_B] = atol[..., _CHI_SEA] = (
+            rtol * scale_chi / 3.0)[..., None]
         # Floors per tensor group (sigma, chi): rounding of the largest |integrand| in it.
-        floor = np.empty(N_COMPONENTS)
+        floor = np.empty(est.shape)
         for group in TENSOR_GROUPS:
-            level = max(np.max(magnitude[g]) for g in group)
+            level = np.max([largest(magnitude[..., g], -1) for g in group], axis=0)
             for g in group:
-                floor[g] = CANCELLATION_FLOOR * level
+                floor[..., g] = (CANCELLATION_FLOOR * level)[..., None]
         return np.maximum(atol, floor)
     return tolerance
 

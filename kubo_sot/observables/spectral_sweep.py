@@ -1,120 +1,288 @@
 """Work in progress (branch spectral-sweep): many Fermi energies at once, from
 mu-independent spectral densities.
 
-Prototype for an isotropic model (M along z) with monotone bands along the ray, T = 0 and
-a constant Gamma; no error estimate yet.  For each band l the ray integral
-Int k dk Re[c_l(k) g(mu - E_l(k))] (kubo_sot.kernels.pole_expansion) becomes
-Int deps rho_l(eps) g(mu - eps) with rho_l = k c_l / E_l'(k) on Gauss panels in eps that
-resolve rho (smooth, Gamma-independent), integrated exactly against the sharp kernels on
-the panels near mu (kubo_sot.kernels.product_rules) and by the Gauss rule elsewhere; the
-region beyond the lower band's k at mu_max + margin Gamma is integrated per mu with both
-bands together (the sea's logarithms cancel between the bands only at equal k).
+Scope so far: the continuum RashbaFerromagnet with M along z (one ray), T = 0, constant
+Gamma.  For each band l the ray integral Int k dk Re[c_l(k) g(mu - E_l(k))]
+(:mod:`kubo_sot.kernels.pole_expansion`, g = G, G^2, Log) becomes an integral over the
+band energy, Int deps rho_l(eps) g(mu - eps), rho_l = k c_l / |E_l'(k)|, on panels that
+resolve rho (smooth and Gamma-independent) -- in eps on monotone stretches, in
+s = sqrt(eps - eps_min) next to the ring minimum of a Mexican-hat band, where rho has a
+1/sqrt singularity.  On the panels near mu the Legendre series of rho is integrated
+exactly against the sharp kernels (:mod:`kubo_sot.kernels.product_rules`), elsewhere by
+the Gauss rule.  The region k > K, where the lower band lies MARGIN widths above the
+largest mu, is integrated per mu with both bands together (the sea's logarithms cancel
+between the bands only at equal k), through k = K / t.
 
-Measured (z_weak of the benchmarks, 100 energies in 0..0.5 eV, Gamma = 0.005 eV): 5.4 ms
-= 9x one point, equal to the adaptive engine at rtol 1e-10 to 6e-14 of each tensor.
-To do: split non-monotone bands (the Mexican hat: 1/sqrt densities at the ring), error
-estimates (Legendre tails of rho per panel, tail region), in-plane M (densities at fixed
-eps by contour integrals with the tangent-aware angular rule), T > 0.
+Error estimate: per panel and mu, the part of the product integral carried by the two
+highest Legendre coefficients of rho, in absolute value (the null rule of
+:mod:`kubo_sot.integrate.quadrature`, with the exact kernel instead of a bound); panels are
+bisected until every mu meets its tolerance.  For the outer region, the null rule of the
+integrand per t-panel.
+
+Measured (z_weak of the benchmarks, 100 energies in 0..0.5 eV, Gamma = 0.005 eV): equal to
+the adaptive engine at rtol 1e-10 to ~1e-13 of each tensor.
+To do: wiring into linear_response (arrays of mu) with band data vectorised over mu; in-plane
+M (densities at fixed eps by contour integrals with the tangent-aware angular rule); T > 0.
 """
+
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..integrate.kspace import rotation_average
 from ..kernels.kubo_bastin import to_eigenbasis
 from ..kernels.pole_expansion import pole_coefficients
 from ..kernels.product_rules import NEAR_PANEL, legendre_moments
-from .response import LAYOUT, _pack
+from .response import LAYOUT, N_COMPONENTS, _pack
 
 ORDER = 12
 X_GL, W_GL = np.polynomial.legendre.leggauss(ORDER)
-VINV = np.linalg.inv(np.polynomial.legendre.legvander(X_GL, ORDER - 1))  # values -> coeffs
+_VANDER = np.polynomial.legendre.legvander(X_GL, ORDER - 1)  # P_j(t_i)
+VINV = np.linalg.inv(_VANDER)  # node values -> Legendre coefficients
+# Gamma widths between the largest mu and the lower band at the start of the outer region.
+MARGIN = 60.0
+SQRT_PANEL = 0.1  # initial panel width in s = sqrt(eps - eps_min), sqrt(eV)
+MAX_ROUNDS = 12
+OUTER_PANELS = 4
+TOP = 2
+# Smallest initial panel at the k = 0 end of a branch, in units of J.
+EDGE_FRACTION = 0.25
+
+
+@dataclass
+class Branch:
+    """A stretch of one band on which the panel variable v is monotone in k:
+    eps = v ("eps") or eps = origin + v^2 ("sqrt", v = s >= 0 from the ring minimum)."""
+
+    band: int
+    kind: str
+    origin: float
+    inner: bool  # the smaller of the two k roots
+    lo: float
+    hi: float
+
+
+def _bands_along_ray(model):
+    c, a, j = model._kinetic, model.alpha, model.exchange
+    return c, a, j
+
+
+def _roots(model, eps, disc, inner):
+    """k >= 0 with (c k^2 - eps)^2 = alpha^2 k^2 + J^2: the smaller or larger root."""
+    c, a, _ = _bands_along_ray(model)
+    b = 2 * c * eps + a * a
+    k2 = (b - disc if inner else b + disc) / (2 * c * c)
+    return np.sqrt(np.maximum(k2, 0.0))
+
+
+def _slope(model, k, band):
+    c, a, j = _bands_along_ray(model)
+    s = a * a * k / np.sqrt(a * a * k * k + j * j)
+    return 2 * c * k + (s if band == 1 else -s)
+
+
+def branches(model, e_end, k_end):
+    """Branches of both bands out to k_end (nm^-1), where the lower band is at e_end (eV)."""
+    c, a, j = _bands_along_ray(model)
+    upper_end = c * k_end**2 + np.sqrt(a * a * k_end**2 + j * j)
+    out = [Branch(1, "eps", 0.0, True, j, upper_end)]
+    if a * a > 2 * c * j:  # Mexican hat: k = 0 is a maximum, the minimum is a ring
+        e_min = -(a**4 + 4 * c * c * j * j) / (4 * c * a * a)
+        out.append(Branch(0, "sqrt", e_min, True, 0.0, np.sqrt(-j - e_min)))
+        out.append(Branch(0, "sqrt", e_min, False, 0.0, np.sqrt(e_end - e_min)))
+    else:
+        out.append(Branch(0, "eps", 0.0, False, -j, e_end))
+    return [b for b in out if b.hi > b.lo]
+
+
+def _initial_edges(branch, exchange):
+    """Panel edges of a branch, graded by factors of 2 from EDGE_FRACTION J at the k = 0 end
+    (where the bands come within 2 J of each other and the densities bend on the scale J)
+    to the far end: the densities vary on a scale that grows with the distance from the
+    band edge, and the error estimate refines where that is not enough.  The outer sqrt
+    branch (from the ring minimum, smooth in s) starts from equal panels in s."""
+    span = branch.hi - branch.lo
+    if branch.kind == "sqrt" and not branch.inner:
+        n = max(int(np.ceil(span / SQRT_PANEL)), 1)
+        return branch.lo + span * np.arange(n + 1) / n
+    # An energy width w at the k = 0 end is w in eps, w / (2 s_max) in s.
+    width = EDGE_FRACTION * exchange / (1.0 if branch.kind == "eps" else 2.0 * branch.hi)
+    offsets = [0.0]
+    while offsets[-1] + 3.0 * width < span:  # the last panel at least twice the previous
+        offsets.append(offsets[-1] + width)
+        width *= 2.0
+    offsets = np.append(offsets, span)
+    if branch.kind == "sqrt":  # the inner branch: k = 0 is at s = hi
+        return branch.hi - offsets[::-1]
+    return branch.lo + offsets
+
+
+def _branch_nodes(model, branch, v):
+    """eps, k and the density factor k / |E'| (times d eps / d v) at panel variable v."""
+    c, a, j = _bands_along_ray(model)
+    if branch.kind == "eps":
+        eps = v
+        disc = np.sqrt(np.maximum(4 * c * a * a * eps + a**4 + 4 * c * c * j * j, 0.0))
+        factor = 1.0
+    else:
+        eps = branch.origin + v * v
+        disc = 2 * a * np.sqrt(c) * v  # exact: disc^2 = 4 c alpha^2 (eps - eps_min)
+        factor = 2 * v
+    k = _roots(model, eps, disc, branch.inner)
+    return eps, k, k * factor / np.abs(_slope(model, k, branch.band))
 
 
 def packed_coefficients(model, k, gamma):
-    """(P, 3 basis, 26 packed, 2 bands) complex coefficients at k along phi = 0."""
+    """(P, 3 basis, 26 packed, 2 bands) complex pole-expansion coefficients at k on the
+    ray phi = 0, and the band energies (P, 2)."""
     kx, ky = k, np.zeros_like(k)
     e, v = model.eigensystem(kx, ky)
     vel = to_eigenbasis(np.moveaxis(model.velocity(kx, ky), 0, 1), v)
     ops = np.concatenate([-vel, to_eigenbasis(model.spin_operators(), v)], axis=1)
-    x = np.einsum("Mknm,Mjmn->Mkjnm", ops, vel)
-    co = pole_coefficients(e, x, gamma)
-    out = np.empty((k.size, 3, 26, 2), complex)
+    co = pole_coefficients(e, np.einsum("Mknm,Mjmn->Mkjnm", ops, vel), gamma)
+    out = np.empty((k.size, 3, N_COMPONENTS, 2), complex)
     for basis in range(3):
-        parts = [co[t][basis] for t in ("surface_a", "surface_b", "sea")]  # (P, 5, 2, N)
+        parts = [co[t][basis] for t in ("surface_a", "surface_b", "sea")]
         for band in range(2):
             out[:, basis, :, band] = _pack(*(p[..., band] for p in parts))
     return e, out
 
 
-def band_k(model, eps, band):
-    """k >= 0 on the ray with E_band(k) = eps (M || z, monotone bands)."""
-    c, a, j = model._kinetic, model.alpha, model.exchange
-    b = 2 * c * eps + a * a
-    disc = np.sqrt(np.maximum(b * b - 4 * c * c * (eps * eps - j * j), 0.0))
-    k2 = (b - disc) / (2 * c * c) if band == 1 else (b + disc) / (2 * c * c)
-    return np.sqrt(np.maximum(k2, 0.0))
-
-
-def band_slope(model, k, band):
-    c, a, j = model._kinetic, model.alpha, model.exchange
-    s = a * a * k / np.sqrt(a * a * k * k + j * j)
-    return 2 * c * k + (s if band == 1 else -s)
-
-
-def kernels(x, gamma):
+def _kernels(x, gamma):
+    """g(x) = (G, G^2, Log) at x = mu - eps, stacked on the last axis."""
     z = x + 1j * gamma
     g1 = 1.0 / z
-    return np.stack([g1, g1 * g1, np.log(z)], axis=-1)  # (..., 3)
+    return np.stack([g1, g1 * g1, np.log(z)], axis=-1)
 
 
-def sweep(model, mus, gamma, panel_width=0.1, margin=60.0):
-    """Packed k-integrals (as KSpaceIntegral.estimate of linear_response) at every mu."""
-    mus = np.asarray(mus, float)
-    e_top = mus.max() + margin * gamma
-    # K: the lower band reaches e_top there
-    k_max = float(band_k(model, np.array([e_top]), 0)[0])
-    total = np.zeros((mus.size, 26))
-    for band in range(2):
-        e0 = model.band_energies(np.zeros(1), np.zeros(1))[0, band]
-        e1 = model.band_energies(np.array([k_max]), np.zeros(1))[0, band]
-        if e1 <= e0:
-            continue
-        n_panels = max(int(np.ceil((e1 - e0) / panel_width)), 1)
-        edges = np.linspace(e0, e1, n_panels + 1)
-        mid, half = 0.5 * (edges[1:] + edges[:-1]), 0.5 * (edges[1:] - edges[:-1])
-        eps = mid[:, None] + half[:, None] * X_GL  # (panels, ORDER)
-        k = band_k(model, eps.ravel(), band)
-        _, co = packed_coefficients(model, k, gamma)  # (P, 3, 26, 2)
-        rho = co[..., band] * (k / band_slope(model, k, band))[:, None, None]  # (P, 3, 26)
-        rho = rho.reshape(n_panels, ORDER, 3, 26)
-        # far: plain Gauss for every (mu, node)
-        w = (mus[:, None, None] + 1j * gamma - mid[None, :, None]) / half[None, :, None]
-        near = np.abs(w[..., 0]) < NEAR_PANEL  # (mu, panel)
-        g = kernels(mus[:, None, None] - eps[None], gamma)  # (mu, panel, node, 3)
-        weights = (W_GL[None, None, :, None] * half[None, :, None, None]) * g
-        weights = np.where(near[:, :, None, None], 0.0, weights)
-        total += np.real(np.einsum("mpnb,pnbc->mc", weights, rho, optimize=True))
-        # near: product integration
-        mi, pi = np.nonzero(near)
-        coeffs = np.einsum("jn,pnbc->pjbc", VINV, rho)  # Legendre coefficients per panel
-        wn = w[mi, pi, 0]
-        pole, double, log = legendre_moments(wn, ORDER - 1)  # (ORDER, n_near)
-        h = half[pi]
-        # Int rho(eps) g(mu - eps) deps = h Int rho(t) g(h (w - t)) dt
-        m1 = pole.T  # Int P_j / (w - t) dt  -> times h / h = 1
+def _near_moments(kind, origin, mid, half, mus, gamma):
+    """Product-integration weights of P_0..P_(ORDER-1) per basis: (n, ORDER, 3), for the
+    (mu, panel) pairs given as arrays mus, mid, half (all (n,))."""
+    h = half
+    delta0 = np.zeros(ORDER)
+    delta0[0] = 1.0
+    if kind == "eps":
+        w = (mus + 1j * gamma - mid) / h
+        pole, double, log = legendre_moments(w, ORDER - 1)
+        m1 = pole.T
         m2 = double.T / h[:, None]
-        ml = h[:, None] * (log.T + np.log(h)[:, None] * np.r_[2.0, np.zeros(ORDER - 1)][None, :])
-        mom = np.stack([m1, m2, ml], axis=-1)  # (n_near, ORDER, 3)
-        contrib = np.real(np.einsum("qjb,qjbc->qc", mom, coeffs[pi], optimize=True))
-        np.add.at(total, mi, contrib)
-    # tail k > K: both bands together, per mu, plain Gauss on k = K / t
-    t_edges = np.linspace(0.0, 1.0, 5)
-    tm, th = 0.5 * (t_edges[1:] + t_edges[:-1]), 0.5 * (t_edges[1:] - t_edges[:-1])
-    t = (tm[:, None] + th[:, None] * X_GL).ravel()
-    tw = (th[:, None] * W_GL).ravel()
-    k = k_max / t
-    jac = k * k_max / (t * t) * tw  # k dk
+        ml = h[:, None] * (log.T + 2.0 * np.log(h)[:, None] * delta0)
+        return np.stack([m1, m2, ml], axis=-1)
+    r = np.sqrt(mus + 1j * gamma - origin)  # Re r > 0, Im r > 0
+    w1, w2 = (r - mid) / h, (-r - mid) / h  # Im w1 > 0 > Im w2
+    p1, d1, l1 = (m.T for m in legendre_moments(w1, ORDER - 1))
+    p2, d2, l2 = (m.T for m in legendre_moments(w2, ORDER - 1))
+    r = r[:, None]
+    m1 = (p1 - p2) / (2 * r)
+    m2 = (d1 + d2) / (4 * r * r * h[:, None]) + (p1 - p2) / (4 * r**3)
+    ml = h[:, None] * (l1 + l2 + (4.0 * np.log(h)[:, None] + 2j * np.pi) * delta0)
+    return np.stack([m1, m2, ml], axis=-1)
+
+
+def _near(kind, origin, mid, half, mus, gamma):
+    """(mu, panel) pairs that need product integration."""
+    if kind == "eps":
+        w = (mus[:, None] + 1j * gamma - mid[None]) / half[None]
+        return np.abs(w) < NEAR_PANEL
+    r = np.sqrt(mus + 1j * gamma - origin)[:, None]
+    return np.minimum(np.abs((r - mid) / half), np.abs((-r - mid) / half)) < NEAR_PANEL
+
+
+def _branch_integrals(model, branch, mus, gamma, lo, hi):
+    """Values and error estimates (mu, panel, 26) of the panels [lo, hi] of a branch."""
+    mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    v = mid[:, None] + half[:, None] * X_GL
+    eps, k, factor = _branch_nodes(model, branch, v.ravel())
+    _, co = packed_coefficients(model, k, gamma)
+    rho = (co[..., branch.band] * factor[:, None, None]).reshape(lo.size, ORDER, 3, -1)
+    coeffs = np.einsum("jn,pnbc->pjbc", VINV, rho)  # Legendre coefficients per panel
+    eps = eps.reshape(lo.size, ORDER)
+    near = _near(branch.kind, branch.origin, mid, half, mus, gamma)
+    # Far pairs: the Gauss rule; the weights of P_j(t_i) give the top coefficients' part.
+    g = _kernels(mus[:, None, None] - eps[None], gamma)  # (mu, panel, node, 3)
+    g = np.where(near[:, :, None, None], 0.0, g * (W_GL * half[:, None])[None, :, :, None])
+    value = np.real(np.einsum("mpnb,pnbc->mpc", g, rho, optimize=True))
+    top = np.einsum("mpnb,nj->mpjb", g, _VANDER[:, -TOP:])  # (mu, panel, TOP, 3)
+    # Near pairs: exact moments.
+    mi, pi = np.nonzero(near)
+    if mi.size:
+        mom = _near_moments(branch.kind, branch.origin, mid[pi], half[pi], mus[mi], gamma)
+        value[mi, pi] = np.real(np.einsum("qjb,qjbc->qc", mom, coeffs[pi], optimize=True))
+        top[mi, pi] = mom[:, -TOP:, :]
+    error = np.einsum("mpjb,pjbc->mpc", np.abs(top), np.abs(coeffs[:, -TOP:]), optimize=True)
+    return value, error
+
+
+def _outer_integrals(model, k_end, mus, gamma, lo, hi):
+    """Values and null-rule errors (mu, panel, 26) of Int_K^inf k dk F on t-panels, k = K/t."""
+    mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    t = (mid[:, None] + half[:, None] * X_GL).ravel()
+    k = k_end / t
+    jacobian = k * k_end / (t * t)
     e, co = packed_coefficients(model, k, gamma)
-    g = kernels(mus[:, None, None] - e[None], gamma)  # (mu, P, 2 bands, 3)
-    total += np.real(np.einsum("mpnb,pbcn,p->mc", g, co, jac, optimize=True))
+    g = _kernels(mus[:, None, None] - e[None], gamma)  # (mu, P, band, basis)
+    f = np.real(np.einsum("mpnb,pbcn,p->mpc", g, co, jacobian, optimize=True))
+    f = f.reshape(mus.size, lo.size, ORDER, -1)
+    value = np.einsum("mpnc,n,p->mpc", f, W_GL, half)
+    coeffs = np.einsum("jn,mpnc->mpjc", VINV[-2:], f)
+    error = np.abs(coeffs).sum(axis=2) * (2 * half)[None, :, None]
+    return value, error
+
+
+def sweep(model, mus, gamma, tolerance):
+    """Packed k-integrals (as KSpaceIntegral.estimate of linear_response) at every mu, with
+    error estimates: (estimate, error), each (n_mu, 26).
+
+    ``tolerance(estimate, magnitude)`` as for integrate_kspace, applied to the stack
+    (n_mu, 26) of angular-averaged results (response._tolerances accepts stacks).
+    """
+    mus = np.asarray(mus, float)
     average = rotation_average(LAYOUT)
-    return total @ average.T / (2 * np.pi)
+    c, a, j = _bands_along_ray(model)
+    e_end = mus.max() + MARGIN * gamma
+    k_end = float(_branch_nodes(model, Branch(0, "eps", 0.0, False, 0, 0),
+                                np.array([e_end]))[1][0])
+    pieces = []  # per piece: [kind, lo, hi, value, error] with kind a Branch or "outer"
+    for branch in branches(model, e_end, k_end):
+        edges = _initial_edges(branch, j)
+        pieces.append([branch, edges[:-1], edges[1:]])
+    edges = np.linspace(0.0, 1.0, OUTER_PANELS + 1)
+    pieces.append(["outer", edges[:-1], edges[1:]])
+    for piece in pieces:
+        piece += list(_evaluate(model, piece, k_end, mus, gamma))
+
+    for _ in range(MAX_ROUNDS):
+        ray = sum(p[3].sum(axis=1) for p in pieces)
+        ray_error = sum(p[4].sum(axis=1) for p in pieces)
+        estimate = ray @ average.T / (2 * np.pi)
+        error = ray_error @ np.abs(average).T / (2 * np.pi)
+        tol = tolerance(estimate, np.abs(estimate))
+        if np.all(error <= tol):
+            break
+        # Tolerances on the ray components that keep |A| error / 2 pi within tol.
+        weight = np.abs(average)
+        share = 2 * np.pi * tol / np.maximum(weight.sum(axis=1), 1e-300)
+        ray_tol = np.min(np.where(weight[None] > 0, share[:, :, None], np.inf), axis=1)
+        n_panels = sum(p[1].size for p in pieces)
+        for piece in pieces:
+            scaled = np.max(piece[4] / np.maximum(ray_tol[:, None, :], 1e-300), axis=(0, 2))
+            refine = scaled > 0.5 / n_panels
+            if not refine.any():
+                continue
+            lo, hi = piece[1][refine], piece[2][refine]
+            mid = 0.5 * (lo + hi)
+            new = [piece[0], np.concatenate([lo, mid]), np.concatenate([mid, hi])]
+            value, err = _evaluate(model, new, k_end, mus, gamma)
+            keep = ~refine
+            piece[1] = np.concatenate([piece[1][keep], new[1]])
+            piece[2] = np.concatenate([piece[2][keep], new[2]])
+            piece[3] = np.concatenate([piece[3][:, keep], value], axis=1)
+            piece[4] = np.concatenate([piece[4][:, keep], err], axis=1)
+    return estimate, error
+
+
+def _evaluate(model, piece, k_end, mus, gamma):
+    kind, lo, hi = piece[:3]
+    if kind == "outer":
+        return _outer_integrals(model, k_end, mus, gamma, lo, hi)
+    return _branch_integrals(model, kind, mus, gamma, lo, hi)
