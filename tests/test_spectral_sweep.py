@@ -53,3 +53,84 @@ def test_branches_cover_both_bands():
     assert kinds == [(1, "eps", True), (0, "sqrt", True), (0, "sqrt", False)]
     weak = kubo_sot.RashbaFerromagnet(alpha=0.002, exchange=0.2, magnetization=(0, 0, 1))
     assert [(b.band, b.kind) for b in branches(weak, 1.0, 6.0)] == [(1, "eps"), (0, "eps")]
+
+
+def _agree(a, b):
+    for name in ("conductivity", "spin_density", "torkance"):
+        x, y = getattr(a, name), getattr(b, name)
+        scale = np.max(np.abs(y.total))
+        assert np.all(np.abs(x.total - y.total) <= x.error + y.error + 1e-12 * scale), name
+        for part in ("fermi_surface", "fermi_sea"):  # the split, within the same errors
+            assert np.all(np.abs(getattr(x, part) - getattr(y, part))
+                          <= x.error + y.error + 1e-12 * scale), (name, part)
+
+
+def test_arrays_of_fermi_energies_use_the_sweep():
+    """linear_response over an array of mu (M along z, one Gamma, T = 0): the sweep's
+    results equal the per-point integrals within their error estimates, tensors and their
+    Fermi-surface / Fermi-sea split, and the band data to rounding."""
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    mus = _energies(model)
+    swept = kubo_sot.linear_response(model, mus, 0.01, rtol=1e-7)
+    for mu, r in zip(mus, swept):
+        assert r.provenance["engine"] == "spectral_sweep"
+        single = kubo_sot.linear_response(model, mu, 0.01, rtol=1e-9)
+        _agree(r, single)
+        assert np.allclose(r.bands.occupations, single.bands.occupations, rtol=0, atol=1e-12)
+        assert np.allclose(r.bands.fermi_wavevectors, single.bands.fermi_wavevectors,
+                           rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["in_plane", "temperature", "numpy", "few", "two_gammas"])
+def test_sweep_only_where_it_applies(case):
+    kw = dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    mus, gamma, temperature, options = np.linspace(0.0, 0.3, 8), 0.01, 0.0, {}
+    if case == "in_plane":
+        kw["magnetization"] = (1, 0, 0)
+    elif case == "temperature":
+        temperature = np.where(np.arange(8) == 3, 10.0, 0.0)
+    elif case == "numpy":
+        options["kernel"] = "numpy"
+    elif case == "few":
+        mus = mus[:3]
+    else:
+        gamma = np.where(np.arange(8) == 3, 0.02, 0.01)
+    results = kubo_sot.linear_response(kubo_sot.RashbaFerromagnet(**kw), mus, gamma,
+                                       temperature, rtol=1e-4, **options)
+    assert all("engine" not in r.provenance for r in results)
+
+
+def test_energies_the_sweep_misses_are_integrated_per_point(monkeypatch):
+    """A mu whose error estimate the sweep leaves above its tolerance (here every second one,
+    its estimate inflated) comes from its own k-mesh; the others from the sweep."""
+    from kubo_sot.observables import spectral_sweep
+    original = spectral_sweep.sweep
+
+    def partly_missed(*args, **kwargs):
+        estimate, error, n = original(*args, **kwargs)
+        error[::2] *= 1e9
+        return estimate, error, n
+    monkeypatch.setattr(spectral_sweep, "sweep", partly_missed)
+    model = kubo_sot.RashbaFerromagnet(alpha=0.3, exchange=0.005, magnetization=(0, 0, 1))
+    mus = _energies(model)
+    results = kubo_sot.linear_response(model, mus, 0.01, rtol=1e-6)
+    engines = [r.provenance.get("engine") for r in results]
+    assert engines[::2] == [None] * len(engines[::2])
+    assert engines[1::2] == ["spectral_sweep"] * len(engines[1::2])
+    for mu, r in zip(mus, results):
+        _agree(r, kubo_sot.linear_response(model, mu, 0.01, rtol=1e-9))
+
+
+def test_sweep_reports_its_last_round():
+    """With no refinement round allowed the sweep returns its first panels' estimate and an
+    error estimate above a tolerance they cannot meet (the caller falls back per point)."""
+    from kubo_sot.observables import spectral_sweep
+    model = kubo_sot.RashbaFerromagnet(alpha=0.3, exchange=0.005, magnetization=(0, 0, 1))
+    tolerance = _tolerances(1e-12, 0.005, (0, 0, 1))
+    old = spectral_sweep.MAX_ROUNDS
+    try:
+        spectral_sweep.MAX_ROUNDS = 0
+        estimate, error = sweep(model, _energies(model), 0.01, tolerance)
+    finally:
+        spectral_sweep.MAX_ROUNDS = old
+    assert np.any(error > tolerance(estimate, np.abs(estimate)))

@@ -329,7 +329,9 @@ def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n
         _, gamma, t, _ = validate_response_arguments(model, mu, gamma, t, rtol, route,
                                                      n_jobs, kernel)
         _check_disorder_options(model, gamma, t, vertex_corrections)
-    if n_jobs == 1 or len(points) == 1:
+    if _spectral_sweep_applies(model, points, route, vertex_corrections, kernel):
+        results = _spectral_sweep(model, points, options)
+    elif n_jobs == 1 or len(points) == 1:
         results = _response_list(model, points, options)
     else:
         from joblib import Parallel, delayed
@@ -347,6 +349,30 @@ def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n
 
 def _response_list(model, points, options):
     return [linear_response(model, *p, **options) for p in points]
+
+
+def _spectral_sweep_applies(model, points, route, vertex_corrections, kernel):
+    """Many Fermi energies of one M-along-z Rashba model, one constant Gamma, T = 0: one
+    spectral-density sweep (:mod:`kubo_sot.observables.spectral_sweep`) instead of a k-mesh
+    per energy.  kernel = "numpy" keeps the per-point reference route."""
+    from . import spectral_sweep
+    gammas = {p[1] for p in points}
+    return (len(points) >= spectral_sweep.MIN_POINTS and kernel != "numpy"
+            and not vertex_corrections and len(gammas) == 1
+            and all(p[2] == 0 for p in points)
+            and spectral_sweep.applies(model, points[0][1], 0.0, route))
+
+
+def _spectral_sweep(model, points, options):
+    """The sweep's results; a Fermi energy whose tolerance it did not meet is integrated
+    on its own k-mesh."""
+    from .spectral_sweep import linear_responses
+    gamma = points[0][1]
+    gamma = gamma.gamma if isinstance(gamma, ConstantBroadening) else float(gamma)
+    results = linear_responses(model, np.array([p[0] for p in points]), gamma,
+                               options["rtol"])
+    return [r if r is not None else linear_response(model, *p, **options)
+            for p, r in zip(points, results)]
 
 
 def route_comparison(model, fermi_energy, broadening, temperature=0.0, rtol=1e-4):
