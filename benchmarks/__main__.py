@@ -177,7 +177,9 @@ def uniform_mesh_ratio():
 
 def many_fermi_energies(point):
     """100 Fermi energies in one call (an array fermi_energy from 0 to 0.5 eV), serially and
-    on 2 joblib workers, as a multiple of one point of the same model (median of 5)."""
+    on 2 joblib workers, as a multiple of one point of the same model (median of 5).  For M
+    along z the call takes one spectral-density sweep (serial either way); in-plane, a
+    k-mesh per energy."""
     name, kw, mu, gamma = point
     model = kubo_sot.RashbaFerromagnet(**kw)
     energies = np.linspace(0.0, 0.5, 100)
@@ -186,11 +188,12 @@ def many_fermi_energies(point):
     out = {"point": name, "one_point_s": one}
     for n_jobs in (1, 2):
         # The first call starts the workers and loads their compiled kernels; timed: 3 more.
-        _, times = _time(lambda: kubo_sot.linear_response(model, energies, gamma, rtol=1e-6,
-                                                          n_jobs=n_jobs), 4)
+        results, times = _time(lambda: kubo_sot.linear_response(
+            model, energies, gamma, rtol=1e-6, n_jobs=n_jobs), 4)
         hundred = statistics.median(times[1:])
         out[f"ratio_n_jobs_{n_jobs}"] = hundred / one
-        print(f"100 Fermi energies in one call ({name}), n_jobs = {n_jobs}: "
+        out["engine"] = results[0].provenance.get("engine", "k-mesh per energy")
+        print(f"100 Fermi energies in one call ({name}, {out['engine']}), n_jobs = {n_jobs}: "
               f"{hundred * 1e3:.0f} ms = {hundred / one:.0f}x one point ({one * 1e3:.2f} ms)",
               flush=True)
     return out

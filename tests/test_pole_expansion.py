@@ -1,4 +1,4 @@
-"""The mu-independent pole expansion of the T = 0 integrand (branch spectral-sweep) equals
+"""The mu-independent pole expansion of the T = 0 integrand equals
 the eigenbasis kernel at every mu, to rounding of the k-point's largest component."""
 
 import numpy as np

@@ -1,5 +1,5 @@
-"""Legendre moments of the pole, double-pole and logarithm kernels (branch spectral-sweep)
-against mpmath quadrature at points near and on the panel, down to Im w = 1e-4."""
+"""Legendre moments of the pole, double-pole and logarithm kernels against mpmath
+quadrature at points near and on the panel, in both half planes, down to |Im w| = 1e-4."""
 
 import mpmath
 import numpy as np

@@ -1,7 +1,7 @@
 """The T = 0 Kubo-Bastin integrand at one k-point as a sum of simple functions of mu.
 
-Work in progress (branch spectral-sweep): the first layer of a Fermi-energy sweep engine
-that integrates mu-independent spectral densities instead of one k-mesh per mu.
+The first layer of the Fermi-energy sweep (:mod:`kubo_sot.observables.spectral_sweep`),
+which integrates mu-independent spectral densities instead of one k-mesh per mu.
 
 With z_l = E_l - i Gamma, G_l(mu) = 1 / (mu - z_l), the band-pair weights of
 :mod:`kubo_sot.kernels.energy_integrals` at T = 0 split by partial fractions into
@@ -19,6 +19,8 @@ with coefficients c that do not depend on mu (Re[c conj G] = Re[conj(c) G] for r
 The coefficients of a band pair grow like 1/(E_m - E_n)^2 and cancel between the bands:
 near a band touching (the Dirac point of an in-plane M) they lose digits as
 eps |X| / (E_m - E_n)^2, and such k-points must be integrated otherwise.
+(Reference: the band-pair weights of :mod:`kubo_sot.kernels.energy_integrals`; the test
+tests/test_pole_expansion.py compares the two at several mu.)
 """
 
 import numpy as np

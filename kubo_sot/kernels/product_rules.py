@@ -1,6 +1,6 @@
 """Product integration against the poles and the logarithm of a broadened level.
 
-Work in progress (branch spectral-sweep).  For a density rho(eps) given by its Legendre
+For a density rho(eps) given by its Legendre
 series on a panel eps = mid + h t, t in [-1, 1], the integrals against the single-band
 functions of :mod:`kubo_sot.kernels.pole_expansion`, which are sharp on the scale Gamma
 (much smaller than the panel), are exact sums over the Legendre coefficients:
@@ -10,9 +10,10 @@ functions of :mod:`kubo_sot.kernels.pole_expansion`, which are sharp on the scal
     Int_-1^1 P_j(t) Log(w - t) dt        = 2 (Q_(j+1)(w) - Q_(j-1)(w)) / (2 j + 1)   (j >= 1)
                                          = (w + 1) Log(w + 1) - (w - 1) Log(w - 1) - 2  (j = 0)
 
-with w = (mu + i Gamma - mid) / h in the upper half plane and Q_j the Legendre functions of
-the second kind, Q_0 = (Log(w + 1) - Log(w - 1)) / 2 (principal logarithms: w - t stays in
-the upper half plane), Q_(j+1) = ((2 j + 1) w Q_j - j Q_(j-1)) / (j + 1).  The forward
+with w = (mu + i Gamma - mid) / h off the real axis (the sqrt-substituted panels of
+:mod:`kubo_sot.observables.spectral_sweep` need both half planes) and Q_j the Legendre
+functions of the second kind, Q_0 = (Log(w + 1) - Log(w - 1)) / 2 (principal logarithms:
+w - t stays in one half plane), Q_(j+1) = ((2 j + 1) w Q_j - j Q_(j-1)) / (j + 1).  The forward
 recurrence is stable near the panel (|w| <~ 2); farther away the integrand is smooth on the
 panel and the plain Gauss rule is used instead (:data:`NEAR_PANEL`).
 """
@@ -31,7 +32,7 @@ RHO_FORWARD = 1.5
 
 
 def legendre_q(w, order):
-    """Q_0 .. Q_order and their derivatives at complex w (Im w > 0), shape (order + 1,) +
+    """Q_0 .. Q_order and their derivatives at complex w (Im w != 0), shape (order + 1,) +
     w.shape each."""
     w = np.asarray(w, complex)
     q = np.empty((order + 1,) + w.shape, complex)

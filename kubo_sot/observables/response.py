@@ -232,7 +232,10 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         Temperature in K (>= 0), default 0.  Arrays of fermi_energy, broadening and
         temperature broadcast against each other; every point is checked before any is
         computed, and the result is an object array of that shape holding one
-        LinearResponse per point.
+        LinearResponse per point.  At least 8 Fermi energies of the continuum model with
+        M along +-z, one constant Gamma and T = 0 come from one spectral-density sweep
+        (:mod:`kubo_sot.observables.spectral_sweep`, provenance ``engine``), not from a
+        k-mesh each: 100 energies cost ~15 points.
     rtol : float, optional
         Target accuracy of every tensor element relative to the largest element of its
         tensor, in (0, 0.1); default 1e-6.
@@ -241,7 +244,8 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     n_jobs : int, keyword-only
         joblib workers (1, the default, is serial; -1 all cores); same numbers either way.
         One point: the workers share chunks of k-space rays.  Arrays: they share the
-        points (each integrated serially), which scales far better.
+        points (each integrated serially), which scales far better; the spectral sweep
+        runs serially.
     vertex_corrections : bool, keyword-only
         With WhiteNoiseDisorder: dress I(a) with the ladder vertex (the bare bubble is
         returned alongside as ``result.bare``).  Default False.

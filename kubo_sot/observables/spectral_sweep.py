@@ -70,7 +70,8 @@ EDGE_FRACTION = 0.25
 @dataclass
 class Branch:
     """A stretch of one band on which the panel variable v is monotone in k:
-    eps = v ("eps") or eps = origin + v^2 ("sqrt", v = s >= 0 from the ring minimum)."""
+    eps = v ("eps") or eps = origin + v^2 ("sqrt", v = s >= 0, origin the branch point
+    eps_min of the roots, at or below the band)."""
 
     band: int
     kind: str
@@ -78,6 +79,7 @@ class Branch:
     inner: bool  # the smaller of the two k roots
     lo: float
     hi: float
+    k0_end: str = None  # "lo" or "hi": the end at k = 0, where the bands are closest
 
 
 def _parameters(model):
@@ -108,16 +110,27 @@ def _slope(model, k, band):
 
 
 def branches(model, e_end, k_end):
-    """Branches of both bands out to k_end (nm^-1), where the lower band is at e_end (eV)."""
+    """Branches of both bands out to k_end (nm^-1), where the lower band is at e_end (eV).
+
+    The lower band's k(eps) has a square-root branch point at eps_min (the ring minimum of
+    a Mexican hat, alpha^2 > 2 c J, else below the band bottom -J, and close to it when
+    alpha^2 ~ 2 c J, where the bottom is flat and the density peaks): its panels are in
+    s = sqrt(eps - eps_min), in which the density is smooth.  The upper band's branch point
+    lies 2 J or more below its edge J: panels in eps.
+    """
     c, a, j = _parameters(model)
     upper_end = c * k_end**2 + np.sqrt(a * a * k_end**2 + j * j)
-    out = [Branch(1, "eps", 0.0, True, j, upper_end)]
-    if a * a > 2 * c * j:  # Mexican hat: k = 0 is a maximum, the minimum is a ring
-        e_min = -(a**4 + 4 * c * c * j * j) / (4 * c * a * a)
-        out.append(Branch(0, "sqrt", e_min, True, 0.0, np.sqrt(-j - e_min)))
-        out.append(Branch(0, "sqrt", e_min, False, 0.0, np.sqrt(e_end - e_min)))
+    out = [Branch(1, "eps", 0.0, True, j, upper_end, "lo")]
+    if a == 0:  # no branch point: k^2 = (eps + J) / c
+        out.append(Branch(0, "eps", 0.0, False, -j, e_end, "lo"))
     else:
-        out.append(Branch(0, "eps", 0.0, False, -j, e_end))
+        e_min = -(a**4 + 4 * c * c * j * j) / (4 * c * a * a)
+        s_top, s_end = np.sqrt(max(-j - e_min, 0.0)), np.sqrt(e_end - e_min)
+        if a * a > 2 * c * j:  # Mexican hat: k = 0 is a maximum, the minimum is a ring
+            out.append(Branch(0, "sqrt", e_min, True, 0.0, s_top, "hi"))
+            out.append(Branch(0, "sqrt", e_min, False, 0.0, s_end))
+        else:
+            out.append(Branch(0, "sqrt", e_min, False, s_top, s_end, "lo"))
     return [b for b in out if b.hi > b.lo]
 
 
@@ -125,20 +138,22 @@ def _initial_edges(branch, exchange):
     """Panel edges of a branch, graded by factors of 2 from EDGE_FRACTION J at the k = 0 end
     (where the bands come within 2 J of each other and the densities bend on the scale J)
     to the far end: the densities vary on a scale that grows with the distance from the
-    band edge, and the error estimate refines where that is not enough.  The outer sqrt
-    branch (from the ring minimum, smooth in s) starts from equal panels in s."""
+    band edge, and the error estimate refines where that is not enough.  The outer branch
+    of a Mexican hat (from the ring, smooth in s) starts from equal panels in s."""
     span = branch.hi - branch.lo
-    if branch.kind == "sqrt" and not branch.inner:
+    if branch.k0_end is None:
         n = max(int(np.ceil(span / SQRT_PANEL)), 1)
         return branch.lo + span * np.arange(n + 1) / n
-    # An energy width w at the k = 0 end is w in eps, w / (2 s_max) in s.
-    width = EDGE_FRACTION * exchange / (1.0 if branch.kind == "eps" else 2.0 * branch.hi)
+    width = EDGE_FRACTION * exchange
+    if branch.kind == "sqrt":  # an energy width w at s0 (k = 0) spans sqrt(s0^2 + w) - s0
+        s0 = branch.hi if branch.k0_end == "hi" else branch.lo
+        width = np.sqrt(s0 * s0 + width) - s0
     offsets = [0.0]
     while offsets[-1] + 3.0 * width < span:  # the last panel at least twice the previous
         offsets.append(offsets[-1] + width)
         width *= 2.0
     offsets = np.append(offsets, span)
-    if branch.kind == "sqrt":  # the inner branch: k = 0 is at s = hi
+    if branch.k0_end == "hi":
         return branch.hi - offsets[::-1]
     return branch.lo + offsets
 
