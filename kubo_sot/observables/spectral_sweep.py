@@ -47,7 +47,8 @@ _VANDER = np.polynomial.legendre.legvander(X_GL, ORDER - 1)  # P_j(t_i)
 VINV = np.linalg.inv(_VANDER)  # node values -> Legendre coefficients
 # Gamma widths between the largest mu and the lower band at the start of the outer region.
 MARGIN = 60.0
-SQRT_PANEL = 0.1  # initial panel width in s = sqrt(eps - eps_min), sqrt(eV)
+SQRT_PANEL = 0.1  # largest first panel in s = sqrt(eps - eps_min) from a ring, sqrt(eV)
+MIN_EDGE = 1e-9  # smallest first panel (in s: 1e-18 eV from the branch point)
 MAX_ROUNDS = 12  # bisection rounds; energies still above tolerance fall back per point
 OUTER_PANELS = 4  # initial t-panels of the outer region
 # Highest Legendre coefficients of a panel's density that make up its error estimate.
@@ -79,7 +80,8 @@ class Branch:
     inner: bool  # the smaller of the two k roots
     lo: float
     hi: float
-    k0_end: str = None  # "lo" or "hi": the end at k = 0, where the bands are closest
+    graded_end: str = "lo"  # the end the initial panels are graded from ("lo" or "hi")
+    edge_width: float = 0.0  # the smallest initial panel there, in the panel variable
 
 
 def _parameters(model):
@@ -88,25 +90,54 @@ def _parameters(model):
     return model._kinetic, model.alpha, model.exchange
 
 
-def _discriminant(model, eps):
-    """d with k^2 = (2 c eps + alpha^2 +- d) / (2 c^2) on the band energy eps:
-    d^2 = 4 c alpha^2 eps + alpha^4 + 4 c^2 J^2 = 4 c alpha^2 (eps - eps_min)."""
+def _branch_point(model):
+    """eps_min, where the two k^2 roots of a band energy meet (the ring minimum of a
+    Mexican hat), and s_top = sqrt(-J - eps_min) = |alpha^2 - 2 c J| / (2 alpha sqrt(c))
+    (k = 0), in closed form without cancellation.  None for alpha = 0."""
     c, a, j = _parameters(model)
-    return np.sqrt(np.maximum(4 * c * a * a * eps + a**4 + 4 * c * c * j * j, 0.0))
+    if a == 0:
+        return None, None
+    return -(a**4 + 4 * c * c * j * j) / (4 * c * a * a), abs(a * a - 2 * c * j) / (
+        2 * a * np.sqrt(c))
 
 
-def _roots(model, eps, disc, inner):
-    """k >= 0 with (c k^2 - eps)^2 = alpha^2 k^2 + J^2: the smaller or larger root."""
-    c, a, _ = _parameters(model)
-    b = 2 * c * eps + a * a
-    k2 = (b - disc if inner else b + disc) / (2 * c * c)
-    return np.sqrt(np.maximum(k2, 0.0))
+def _roots(model, eps, s=None):
+    """The two k >= 0 with (c k^2 - eps)^2 = alpha^2 k^2 + J^2, (smaller, larger).
+
+    k^2 = (b +- 2 alpha sqrt(c) s) / (2 c^2) with b = 2 c eps + alpha^2, written as
+    2 c (eps + J) + (alpha^2 - 2 c J), s = sqrt(eps - eps_min) = sqrt((eps + J) + s_top^2),
+    and the smaller root from the product of the two, (eps - J)(eps + J) / c^2.  Near a
+    flat band bottom (alpha^2 ~ 2 c J) b is the difference of two numbers ~J and the direct
+    formula loses ~1e-10 of the density; this form loses nothing.  ``s``: given on the
+    s-branches, where eps + J = (s - s_top)(s + s_top)."""
+    c, a, j = _parameters(model)
+    eps = np.asarray(eps, float)
+    if a == 0:
+        return (np.sqrt(np.maximum((eps - j) / c, 0.0)),
+                np.sqrt(np.maximum((eps + j) / c, 0.0)))
+    _, s_top = _branch_point(model)
+    if s is None:
+        e_plus_j = eps + j
+        s = np.sqrt(np.maximum(e_plus_j + s_top * s_top, 0.0))
+    else:
+        e_plus_j = (s - s_top) * (s + s_top)
+    b = 2 * c * e_plus_j + (a * a - 2 * c * j)
+    large = (b + 2 * a * np.sqrt(c) * s) / (2 * c * c)
+    product = (eps - j) * e_plus_j / (c * c)
+    small = np.where(large > 0, product / np.where(large > 0, large, 1.0), 0.0)
+    return np.sqrt(np.maximum(small, 0.0)), np.sqrt(np.maximum(large, 0.0))
 
 
 def _slope(model, k, band):
+    """|dE/dk| along the ray; for the lower band in the form that does not cancel near a
+    flat bottom: k (4 c^2 alpha^2 k^2 + (2 c J - alpha^2)(2 c J + alpha^2)) / (R (2 c R +
+    alpha^2)), R = sqrt(alpha^2 k^2 + J^2)."""
     c, a, j = _parameters(model)
-    s = a * a * k / np.sqrt(a * a * k * k + j * j)
-    return 2 * c * k + (s if band == 1 else -s)
+    r = np.sqrt(a * a * k * k + j * j)
+    if band == 1:
+        return k * (2 * c + a * a / r)
+    return np.abs(k * (4 * c * c * a * a * k * k + (2 * c * j - a * a) * (2 * c * j + a * a))
+                  / (r * (2 * c * r + a * a)))
 
 
 def branches(model, e_end, k_end):
@@ -115,67 +146,72 @@ def branches(model, e_end, k_end):
     The lower band's k(eps) has a square-root branch point at eps_min (the ring minimum of
     a Mexican hat, alpha^2 > 2 c J, else below the band bottom -J, and close to it when
     alpha^2 ~ 2 c J, where the bottom is flat and the density peaks): its panels are in
-    s = sqrt(eps - eps_min), in which the density is smooth.  The upper band's branch point
-    lies 2 J or more below its edge J: panels in eps.
+    s = sqrt(eps - eps_min), in which the density is smooth, unless the branch point lies
+    farther below the edge than the branch spans.  The upper band's branch point lies 2 J
+    or more below its edge J: panels in eps.
     """
     c, a, j = _parameters(model)
     upper_end = c * k_end**2 + np.sqrt(a * a * k_end**2 + j * j)
-    out = [Branch(1, "eps", 0.0, True, j, upper_end, "lo")]
+    edge = EDGE_FRACTION * j
+    out = [Branch(1, "eps", 0.0, True, j, upper_end, "lo", edge)]
     if a == 0:  # no branch point: k^2 = (eps + J) / c
-        out.append(Branch(0, "eps", 0.0, False, -j, e_end, "lo"))
+        out.append(Branch(0, "eps", 0.0, False, -j, e_end, "lo", edge))
+        return out
+    e_min, s_top = _branch_point(model)
+    if a * a <= 2 * c * j and s_top**2 > e_end + j:
+        # The branch point lies farther below the band edge than the branch spans: the
+        # density is smooth in eps (and eps = eps_min + s^2 would cancel).
+        out.append(Branch(0, "eps", 0.0, False, -j, e_end, "lo", edge))
+        return out
+    s_end = np.sqrt(e_end - e_min)
+    # In s, the scales are s_top (from the branch point to k = 0: near the threshold
+    # alpha^2 = 2 c J the band bottom is flat and the density peaks within it) and, at
+    # k = 0, the energy scale J of the gap.
+    at_k0 = max(min(np.sqrt(s_top**2 + edge) - s_top, EDGE_FRACTION * s_top), MIN_EDGE)
+    if a * a > 2 * c * j:  # Mexican hat: k = 0 is a maximum, the minimum is a ring
+        out.append(Branch(0, "sqrt", e_min, True, 0.0, s_top, "hi", at_k0))
+        out.append(Branch(0, "sqrt", e_min, False, 0.0, s_end, "lo",
+                          max(min(EDGE_FRACTION * s_top, SQRT_PANEL), MIN_EDGE)))
     else:
-        e_min = -(a**4 + 4 * c * c * j * j) / (4 * c * a * a)
-        s_top, s_end = np.sqrt(max(-j - e_min, 0.0)), np.sqrt(e_end - e_min)
-        if a * a > 2 * c * j:  # Mexican hat: k = 0 is a maximum, the minimum is a ring
-            out.append(Branch(0, "sqrt", e_min, True, 0.0, s_top, "hi"))
-            out.append(Branch(0, "sqrt", e_min, False, 0.0, s_end))
-        else:
-            out.append(Branch(0, "sqrt", e_min, False, s_top, s_end, "lo"))
+        out.append(Branch(0, "sqrt", e_min, False, s_top, s_end, "lo", at_k0))
     return [b for b in out if b.hi > b.lo]
 
 
-def _initial_edges(branch, exchange):
-    """Panel edges of a branch, graded by factors of 2 from EDGE_FRACTION J at the k = 0 end
-    (where the bands come within 2 J of each other and the densities bend on the scale J)
-    to the far end: the densities vary on a scale that grows with the distance from the
-    band edge, and the error estimate refines where that is not enough.  The outer branch
-    of a Mexican hat (from the ring, smooth in s) starts from equal panels in s."""
-    span = branch.hi - branch.lo
-    if branch.k0_end is None:
-        n = max(int(np.ceil(span / SQRT_PANEL)), 1)
-        return branch.lo + span * np.arange(n + 1) / n
-    width = EDGE_FRACTION * exchange
-    if branch.kind == "sqrt":  # an energy width w at s0 (k = 0) spans sqrt(s0^2 + w) - s0
-        s0 = branch.hi if branch.k0_end == "hi" else branch.lo
-        width = np.sqrt(s0 * s0 + width) - s0
+def _initial_edges(branch):
+    """Panel edges of a branch, graded by factors of 2 from branch.edge_width at its graded
+    end to the far end: the densities vary on a scale that grows with the distance from
+    where they bend, and the error estimate refines where that is not enough."""
+    span, width = branch.hi - branch.lo, branch.edge_width
     offsets = [0.0]
     while offsets[-1] + 3.0 * width < span:  # the last panel at least twice the previous
         offsets.append(offsets[-1] + width)
         width *= 2.0
     offsets = np.append(offsets, span)
-    if branch.k0_end == "hi":
+    if branch.graded_end == "hi":
         return branch.hi - offsets[::-1]
     return branch.lo + offsets
 
 
 def _branch_nodes(model, branch, v):
     """eps, k and the density factor k / |E'| (times d eps / d v) at panel variable v."""
-    c, a, _ = _parameters(model)
     if branch.kind == "eps":
-        eps = v
-        disc = _discriminant(model, eps)
-        factor = 1.0
+        eps, s, factor = v, None, 1.0
     else:
-        eps = branch.origin + v * v
-        disc = 2 * a * np.sqrt(c) * v  # exact: disc^2 = 4 c alpha^2 (eps - eps_min)
-        factor = 2 * v
-    k = _roots(model, eps, disc, branch.inner)
-    return eps, k, k * factor / np.abs(_slope(model, k, branch.band))
+        eps, s, factor = branch.origin + v * v, v, 2 * v
+    k = _roots(model, eps, s)[0 if branch.inner else 1]
+    with np.errstate(invalid="ignore", divide="ignore"):  # k = 0: the limit k / E'
+        density = np.where(k > 0, k / _slope(model, k, branch.band), 0.0)
+    return eps, k, density * factor
 
 
 def packed_coefficients(model, k, gamma):
     """(P, 3 basis, 26 packed, 2 bands) complex pole-expansion coefficients at k on the
-    ray phi = 0, and the band energies (P, 2)."""
+    ray phi = 0, averaged over the rotation of the tensors and divided by 2 pi (so that
+    Int k dk of them is the packed result), and the band energies (P, 2).
+
+    Averaged first, the densities are even in k (a smooth function of (k_x, k_y) averaged
+    over the circle is a function of k^2): no square-root point at k = 0 for the error
+    estimate to stumble over, and the tolerances apply to them directly."""
     kx, ky = k, np.zeros_like(k)
     e, v = model.eigensystem(kx, ky)
     vel = to_eigenbasis(np.moveaxis(model.velocity(kx, ky), 0, 1), v)
@@ -186,7 +222,8 @@ def packed_coefficients(model, k, gamma):
         parts = [co[t][basis] for t in ("surface_a", "surface_b", "sea")]
         for band in range(2):
             out[:, basis, :, band] = _pack(*(p[..., band] for p in parts))
-    return e, out
+    average = rotation_average(LAYOUT) / (2 * np.pi)
+    return e, np.einsum("cd,pbdn->pbcn", average, out)
 
 
 def _kernels(x, gamma):
@@ -279,12 +316,11 @@ def sweep(model, mus, gamma, tolerance, count=False):
     ``count``: also return the number of k-points evaluated (shared by all mu).
     """
     mus = np.asarray(mus, float)
-    average = rotation_average(LAYOUT)
     e_end = mus.max() + MARGIN * gamma
-    k_end = float(_roots(model, e_end, _discriminant(model, e_end), inner=False))
+    k_end = float(_roots(model, e_end)[1])
     pieces = []  # per piece: [kind, lo, hi, value, error] with kind a Branch or "outer"
     for branch in branches(model, e_end, k_end):
-        edges = _initial_edges(branch, model.exchange)
+        edges = _initial_edges(branch)
         pieces.append([branch, edges[:-1], edges[1:]])
     edges = np.linspace(0.0, 1.0, OUTER_PANELS + 1)
     pieces.append(["outer", edges[:-1], edges[1:]])
@@ -292,22 +328,17 @@ def sweep(model, mus, gamma, tolerance, count=False):
         piece += list(_evaluate(model, piece, k_end, mus, gamma))
 
     for round_ in range(MAX_ROUNDS + 1):
-        ray = sum(p[3].sum(axis=1) for p in pieces)
+        estimate = sum(p[3].sum(axis=1) for p in pieces)
         # Rounding: the bands' contributions cancel (their coefficients grow like
         # 1/(E_m - E_n)^2), so it scales with the sum of their magnitudes.
-        ray_error = sum(p[4].sum(axis=1) + ROUNDING * np.abs(p[3]).sum(axis=1) for p in pieces)
-        estimate = ray @ average.T / (2 * np.pi)
-        error = _floored(ray_error @ np.abs(average).T / (2 * np.pi), estimate)
+        error = _floored(sum(p[4].sum(axis=1) + ROUNDING * np.abs(p[3]).sum(axis=1)
+                             for p in pieces), estimate)
         tol = tolerance(estimate, np.abs(estimate))
         if np.all(error <= tol) or round_ == MAX_ROUNDS:
             break
-        # Tolerances on the ray components that keep |A| error / 2 pi within tol.
-        weight = np.abs(average)
-        share = 2 * np.pi * tol / np.maximum(weight.sum(axis=1), 1e-300)
-        ray_tol = np.min(np.where(weight[None] > 0, share[:, :, None], np.inf), axis=1)
         n_panels = sum(p[1].size for p in pieces)
         for piece in pieces:
-            scaled = np.max(piece[4] / np.maximum(ray_tol[:, None, :], 1e-300), axis=(0, 2))
+            scaled = np.max(piece[4] / np.maximum(tol[:, None, :], 1e-300), axis=(0, 2))
             refine = scaled > 0.5 / n_panels
             if not refine.any():
                 continue
@@ -363,8 +394,7 @@ def band_data_along_z(model, mus):
     from .results import BandData
     _, a, j = _parameters(model)
     mus = np.asarray(mus, float)
-    disc = _discriminant(model, mus)
-    small, large = _roots(model, mus, disc, True), _roots(model, mus, disc, False)
+    small, large = _roots(model, mus)
     lower_inner = np.where(mus < -j, small, 0.0)  # inside the ring of a Mexican hat
     upper = np.where(mus > j, small, 0.0)
     out = []
