@@ -128,15 +128,15 @@ def _roots(model, eps, s=None):
     return np.sqrt(np.maximum(small, 0.0)), np.sqrt(np.maximum(large, 0.0))
 
 
-def _slope(model, k, band):
-    """|dE/dk| along the ray; for the lower band in the form that does not cancel near a
-    flat bottom: k (4 c^2 alpha^2 k^2 + (2 c J - alpha^2)(2 c J + alpha^2)) / (R (2 c R +
-    alpha^2)), R = sqrt(alpha^2 k^2 + J^2)."""
+def _slope_over_k(model, k, band):
+    """|dE/dk| / k along the ray (finite at k = 0); for the lower band in the form that
+    does not cancel near a flat bottom: (4 c^2 alpha^2 k^2 + (2 c J - alpha^2)(2 c J +
+    alpha^2)) / (R (2 c R + alpha^2)), R = sqrt(alpha^2 k^2 + J^2)."""
     c, a, j = _parameters(model)
     r = np.sqrt(a * a * k * k + j * j)
     if band == 1:
-        return k * (2 * c + a * a / r)
-    return np.abs(k * (4 * c * c * a * a * k * k + (2 * c * j - a * a) * (2 * c * j + a * a))
+        return 2 * c + a * a / r
+    return np.abs((4 * c * c * a * a * k * k + (2 * c * j - a * a) * (2 * c * j + a * a))
                   / (r * (2 * c * r + a * a)))
 
 
@@ -199,9 +199,7 @@ def _branch_nodes(model, branch, v):
     else:
         eps, s, factor = branch.origin + v * v, v, 2 * v
     k = _roots(model, eps, s)[0 if branch.inner else 1]
-    with np.errstate(invalid="ignore", divide="ignore"):  # k = 0: the limit k / E'
-        density = np.where(k > 0, k / _slope(model, k, branch.band), 0.0)
-    return eps, k, density * factor
+    return eps, k, factor / _slope_over_k(model, k, branch.band)
 
 
 def packed_coefficients(model, k, gamma):
