@@ -92,23 +92,38 @@ def test_arrays_of_fermi_energies_use_the_sweep():
                            rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["in_plane", "temperature", "numpy", "few", "two_gammas"])
+@pytest.mark.parametrize("case", ["in_plane", "numpy", "few"])
 def test_sweep_only_where_it_applies(case):
     kw = dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
-    mus, gamma, temperature, options = np.linspace(0.0, 0.3, 8), 0.01, 0.0, {}
+    mus, options = np.linspace(0.0, 0.3, 8), {}
     if case == "in_plane":
         kw["magnetization"] = (1, 0, 0)
-    elif case == "temperature":
-        temperature = np.where(np.arange(8) == 3, 10.0, 0.0)
     elif case == "numpy":
         options["kernel"] = "numpy"
-    elif case == "few":
-        mus = mus[:3]
     else:
-        gamma = np.where(np.arange(8) == 3, 0.02, 0.01)
-    results = kubo_sot.linear_response(kubo_sot.RashbaFerromagnet(**kw), mus, gamma,
-                                       temperature, rtol=1e-4, **options)
+        mus = mus[:3]
+    results = kubo_sot.linear_response(kubo_sot.RashbaFerromagnet(**kw), mus, 0.01,
+                                       rtol=1e-4, **options)
     assert all("engine" not in r.provenance for r in results)
+
+
+def test_sweep_groups_by_gamma_at_zero_temperature():
+    """A (mu x Gamma) grid: one sweep per Gamma; the points at T > 0 on their own mesh.
+    Every result at its place in the grid (compared with the point computed alone)."""
+    model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    mus = np.linspace(0.0, 0.3, 9)  # 9 and 8 points at T = 0: both >= MIN_POINTS
+    gammas = np.array([0.01, 0.03])[:, None]
+    temperature = np.zeros((2, 9))
+    temperature[1, 5] = 30.0
+    results = kubo_sot.linear_response(model, mus, gammas, temperature, rtol=1e-6)
+    assert results.shape == (2, 9)
+    for (row, col), r in np.ndenumerate(results):
+        swept = not (row == 1 and col == 5)
+        assert (r.provenance.get("engine") == "spectral_sweep") == swept
+        assert r.provenance["fermi_energy_eV"] == mus[col]
+        assert r.provenance["broadening_eV"] == gammas[row, 0]
+        _agree(r, kubo_sot.linear_response(model, mus[col], gammas[row, 0],
+                                           temperature[row, col], rtol=1e-8))
 
 
 def test_energies_the_sweep_misses_are_integrated_per_point(monkeypatch):

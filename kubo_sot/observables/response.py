@@ -232,10 +232,10 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         Temperature in K (>= 0), default 0.  Arrays of fermi_energy, broadening and
         temperature broadcast against each other; every point is checked before any is
         computed, and the result is an object array of that shape holding one
-        LinearResponse per point.  At least 8 Fermi energies of the continuum model with
-        M along +-z, one constant Gamma and T = 0 come from one spectral-density sweep
-        (:mod:`kubo_sot.observables.spectral_sweep`, provenance ``engine``), not from a
-        k-mesh each: 100 energies cost ~15 points.
+        LinearResponse per point.  For the continuum model with M along +-z, the points at
+        T = 0 that share a constant Gamma (at least 8 of them) come from one
+        spectral-density sweep per Gamma (:mod:`kubo_sot.observables.spectral_sweep`,
+        provenance ``engine``), not from a k-mesh each: 100 energies cost ~15 points.
     rtol : float, optional
         Target accuracy of every tensor element relative to the largest element of its
         tensor, in (0, 0.1); default 1e-6.
@@ -333,16 +333,19 @@ def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n
         _, gamma, t, _ = validate_response_arguments(model, mu, gamma, t, rtol, route,
                                                      n_jobs, kernel)
         _check_disorder_options(model, gamma, t, vertex_corrections)
-    if _spectral_sweep_applies(model, points, route, vertex_corrections, kernel):
-        results = _spectral_sweep(model, points, options)
-    elif n_jobs == 1 or len(points) == 1:
-        results = _response_list(model, points, options)
+    results = [None] * len(points)
+    for group in _spectral_sweep_groups(model, points, route, vertex_corrections, kernel):
+        for i, r in zip(group, _spectral_sweep(model, [points[i] for i in group], options)):
+            results[i] = r
+    rest = [i for i, r in enumerate(results) if r is None]
+    if n_jobs == 1 or len(rest) <= 1:
+        for i, r in zip(rest, _response_list(model, [points[i] for i in rest], options)):
+            results[i] = r
     else:
         from joblib import Parallel, delayed
-        chunks = interleaved_chunks(list(range(len(points))), n_jobs)
+        chunks = interleaved_chunks(rest, n_jobs)
         parts = Parallel(n_jobs=n_jobs)(delayed(_response_list)(
             model, [points[i] for i in chunk], options) for chunk in chunks)
-        results = [None] * len(points)
         for chunk, part in zip(chunks, parts):
             for i, r in zip(chunk, part):
                 results[i] = r
@@ -355,16 +358,20 @@ def _response_list(model, points, options):
     return [linear_response(model, *p, **options) for p in points]
 
 
-def _spectral_sweep_applies(model, points, route, vertex_corrections, kernel):
-    """Many Fermi energies of one M-along-z Rashba model, one constant Gamma, T = 0: one
-    spectral-density sweep (:mod:`kubo_sot.observables.spectral_sweep`) instead of a k-mesh
-    per energy.  kernel = "numpy" keeps the per-point reference route."""
+def _spectral_sweep_groups(model, points, route, vertex_corrections, kernel):
+    """Indices of the points that share one spectral-density sweep
+    (:mod:`kubo_sot.observables.spectral_sweep`) instead of a k-mesh each: per constant
+    Gamma, the Fermi energies at T = 0 of an M-along-z Rashba model, at least MIN_POINTS of
+    them.  kernel = "numpy" keeps the per-point reference route."""
     from . import spectral_sweep
-    gammas = {p[1] for p in points}
-    return (len(points) >= spectral_sweep.MIN_POINTS and kernel != "numpy"
-            and not vertex_corrections and len(gammas) == 1
-            and all(p[2] == 0 for p in points)
-            and spectral_sweep.applies(model, points[0][1], 0.0, route))
+    if (kernel == "numpy" or vertex_corrections
+            or not spectral_sweep.applies(model, 0.01, 0.0, route)):
+        return []
+    groups = {}
+    for i, (_, gamma, temperature) in enumerate(points):
+        if temperature == 0 and not isinstance(gamma, WhiteNoiseDisorder):
+            groups.setdefault(gamma, []).append(i)
+    return [g for g in groups.values() if len(g) >= spectral_sweep.MIN_POINTS]
 
 
 def _spectral_sweep(model, points, options):
