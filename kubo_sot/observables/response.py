@@ -364,8 +364,7 @@ def _spectral_sweep_groups(model, points, route, vertex_corrections, kernel):
     Gamma, the Fermi energies at T = 0 of an M-along-z Rashba model, at least MIN_POINTS of
     them.  kernel = "numpy" keeps the per-point reference route."""
     from . import spectral_sweep
-    if (kernel == "numpy" or vertex_corrections
-            or not spectral_sweep.applies(model, 0.01, 0.0, route)):
+    if kernel == "numpy" or vertex_corrections or not spectral_sweep.applies(model, route):
         return []
     groups = {}
     for i, (_, gamma, temperature) in enumerate(points):

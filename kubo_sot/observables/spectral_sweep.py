@@ -35,11 +35,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..integrate.kspace import rotation_average
+from ..integrate.kspace import KSpaceIntegral, rotation_average
 from ..kernels.kubo_bastin import to_eigenbasis
 from ..kernels.pole_expansion import pole_coefficients
 from ..kernels.product_rules import NEAR_PANEL, legendre_moments
-from .response import LAYOUT, N_COMPONENTS, _pack
+from ..models.base import rotates_with_spin
+from ..models.rashba import RashbaFerromagnet
+from . import response as _r
+from .response import LAYOUT, N_COMPONENTS, TENSOR_GROUPS, _pack
+from .results import BandData
 
 ORDER = 12
 X_GL, W_GL = np.polynomial.legendre.leggauss(ORDER)
@@ -357,7 +361,6 @@ def sweep(model, mus, gamma, tolerance, count=False):
 
 def _floored(error, estimate):
     """Errors no smaller than ERROR_FLOOR times the largest element of each tensor group."""
-    from .response import TENSOR_GROUPS
     out = error.copy()
     for group in TENSOR_GROUPS:
         scale = np.max([np.max(np.abs(estimate[:, g]), axis=1) for g in group], axis=0)
@@ -373,23 +376,17 @@ def _evaluate(model, piece, k_end, mus, gamma):
     return _branch_integrals(model, kind, mus, gamma, lo, hi)
 
 
-def applies(model, broadening, temperatures, route):
-    """True when the sweep can replace per-point integrals: the continuum Rashba model with
-    M along +-z (one ray), one constant Gamma, T = 0 everywhere, the eigenbasis route."""
-    from ..kernels.green import ConstantBroadening
-    from ..models.base import rotates_with_spin
-    from ..models.rashba import RashbaFerromagnet
-    constant = isinstance(broadening, ConstantBroadening) or np.ndim(broadening) == 0
-    # J = 0: the bands touch at k = 0, where the pole expansion's coefficients diverge.
-    return (type(model) is RashbaFerromagnet and rotates_with_spin(model) and constant
-            and model.exchange > 0 and not hasattr(broadening, "strength")
-            and np.all(np.asarray(temperatures) == 0) and route == "eigenbasis")
+def applies(model, route):
+    """True for the continuum Rashba model with M along +-z (one ray) and J > 0 (at J = 0
+    the bands touch at k = 0, where the pole expansion's coefficients diverge), on the
+    eigenbasis route; the caller groups the points by constant Gamma at T = 0."""
+    return (type(model) is RashbaFerromagnet and rotates_with_spin(model)
+            and model.exchange > 0 and route == "eigenbasis")
 
 
 def band_data_along_z(model, mus):
     """BandData at every mu in closed form (M along z: circular contours), as
     :func:`kubo_sot.observables.bands.band_data` computes it ray by ray."""
-    from .results import BandData
     _, a, j = _parameters(model)
     mus = np.asarray(mus, float)
     small, large = _roots(model, mus)
@@ -407,8 +404,6 @@ def band_data_along_z(model, mus):
 def linear_responses(model, mus, gamma, rtol):
     """LinearResponse at every mu (T = 0, constant Gamma) from one sweep; None for a mu
     whose tolerance the sweep did not meet (the caller integrates it per point)."""
-    from ..integrate.kspace import KSpaceIntegral
-    from . import response as _r
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
     estimate, error, n_kpoints = sweep(model, mus, gamma, tolerance, count=True)
