@@ -51,6 +51,18 @@ def parameter_point(request):
 TENSORS = ("conductivity", "spin_density", "torkance")
 
 
+def assert_agree_within_errors(a, b, parts=("total",)):
+    """Every tensor of two LinearResponse results equal within the sum of their error
+    estimates (plus rounding, 1e-12 of the tensor's largest element), in each of ``parts``
+    (e.g. also "fermi_surface", "fermi_sea": the split, within the same errors)."""
+    for name in TENSORS:
+        x, y = getattr(a, name), getattr(b, name)
+        scale = np.max(np.abs(y.total))
+        for part in parts:
+            assert np.all(np.abs(getattr(x, part) - getattr(y, part))
+                          <= x.error + y.error + 1e-12 * scale), (name, part)
+
+
 def tensor_deviation(a, b, part="total", reference=None):
     """max |a - b| relative to the largest element of the reference tensor (a.total)."""
     ref = np.max(np.abs((reference or a).total))

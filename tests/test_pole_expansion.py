@@ -6,7 +6,7 @@ import pytest
 
 import kubo_sot
 from kubo_sot.kernels.energy_integrals import EnergyIntegrals
-from kubo_sot.kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
+from kubo_sot.kernels.kubo_bastin import kubo_bastin_eigenbasis, response_elements
 from kubo_sot.kernels.pole_expansion import evaluate_pole_expansion, pole_coefficients
 
 
@@ -18,9 +18,7 @@ from kubo_sot.kernels.pole_expansion import evaluate_pole_expansion, pole_coeffi
 def test_pole_expansion_equals_band_pair_weights(kwargs, gamma):
     model = kubo_sot.RashbaFerromagnet(**kwargs)
     kx, ky = np.random.default_rng(0).uniform(-2, 2, (2, 200))
-    energies, vectors = model.eigensystem(kx, ky)
-    vel = to_eigenbasis(np.moveaxis(model.velocity(kx, ky), 0, 1), vectors)
-    ops = np.concatenate([-vel, to_eigenbasis(model.spin_operators(), vectors)], axis=1)
+    energies, ops, vel = response_elements(model, kx, ky)
     coefficients = pole_coefficients(energies, np.einsum("Mknm,Mjmn->Mkjnm", ops, vel), gamma)
     # Cancellation between the bands: rounding of |X| / (E_m - E_n)^2 against the values.
     assert np.min(np.abs(np.diff(energies, axis=1))) > 0.1

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import PARAMETER_POINTS, TENSORS
+from conftest import PARAMETER_POINTS, TENSORS, assert_agree_within_errors
 import kubo_sot
 from kubo_sot import ConvergenceError, ConvergenceWarning, ParameterError
 from kubo_sot.integrate import kspace
@@ -24,15 +24,6 @@ def _response(point, **kwargs):
     _, model_kwargs, mu, gamma, temperature = point
     model = kubo_sot.RashbaFerromagnet(**model_kwargs)
     return kubo_sot.linear_response(model, mu, gamma, temperature, **kwargs)
-
-
-def _assert_agree_within_errors(a, b):
-    """Every tensor of two LinearResponse results equal within the sum of their error
-    estimates (plus rounding, 1e-12 of the tensor's largest element)."""
-    for name in TENSORS:
-        x, y = getattr(a, name), getattr(b, name)
-        scale = np.max(np.abs(y.total))
-        assert np.all(np.abs(x.total - y.total) <= x.error + y.error + 1e-12 * scale), name
 
 
 @pytest.fixture(scope="module", params=STUDY_POINTS, ids=[p[0] for p in STUDY_POINTS])
@@ -161,7 +152,7 @@ def test_isotropic_rules_equal_the_anisotropic_angular_rule(magnetization, mu, g
                                          rtol=1e-8, vertex_corrections=vc)
         panels = kubo_sot.linear_response(not_isotropic(**kw), mu, broadening, rtol=1e-8,
                                           vertex_corrections=vc)
-        _assert_agree_within_errors(three, panels)
+        assert_agree_within_errors(three, panels)
 
 
 def _spy_periodic_rule(monkeypatch):
@@ -191,7 +182,7 @@ def test_periodic_rule_equals_angular_panels(point, monkeypatch):
     assert calls and all(calls)  # pilot and main run both on the periodic rule
     monkeypatch.setattr(kspace, "_periodic_rays", lambda *args, **kwargs: None)
     panels = _response(point, rtol=1e-8)
-    _assert_agree_within_errors(periodic, panels)
+    assert_agree_within_errors(periodic, panels)
 
 
 def test_periodic_rule_in_the_disorder_engine(monkeypatch):
@@ -204,7 +195,7 @@ def test_periodic_rule_in_the_disorder_engine(monkeypatch):
     assert calls and all(calls)
     monkeypatch.setattr(kspace, "_periodic_rays", lambda *args, **kwargs: None)
     panels = kubo_sot.linear_response(model, 0.3, disorder, rtol=1e-7, vertex_corrections=True)
-    _assert_agree_within_errors(periodic, panels)
+    assert_agree_within_errors(periodic, panels)
 
 
 def test_tangent_contours_go_to_panels(monkeypatch):
@@ -224,7 +215,7 @@ def test_tangent_contours_go_to_panels(monkeypatch):
     tried = _response(point, rtol=1e-6)
     assert calls and not any(calls[1:])  # the pilot's first level is never checked
     assert tried.provenance["n_kpoints"] > hinted.provenance["n_kpoints"]
-    _assert_agree_within_errors(tried, hinted)
+    assert_agree_within_errors(tried, hinted)
 
 
 def test_periodic_rule_error_estimate():
@@ -283,7 +274,7 @@ def test_single_ray_equals_three_rays(monkeypatch, kwargs, mu, gamma, temperatur
     monkeypatch.setattr(response, "angular_average", lambda model, layout: None)
     three = kubo_sot.linear_response(model, mu, gamma, temperature, rtol=1e-8)
     assert 2.5 * one.provenance["n_kpoints"] < three.provenance["n_kpoints"]
-    _assert_agree_within_errors(one, three)
+    assert_agree_within_errors(one, three)
     assert np.all(one.spin_density.total[2] == 0) and np.all(one.spin_density.error[2] == 0)
 
 

@@ -37,6 +37,16 @@ def to_eigenbasis(operators, vectors):
     return np.einsum("Mab,Mkbc,Mcd->Mkad", udag, operators, vectors, optimize=True)
 
 
+def response_elements(model, kx, ky):
+    """Band energies (M, N) and, in the eigenbasis of H(k), the response operators
+    B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z) (M, 5, N, N) and the velocities hbar v_j
+    (M, 2, N, N) of ``model`` at the wave vectors (kx, ky)."""
+    energies, vectors = model.eigensystem(kx, ky)
+    vel = to_eigenbasis(np.moveaxis(model.velocity(kx, ky), 0, 1), vectors)
+    ops = np.concatenate([-vel, to_eigenbasis(model.spin_operators(), vectors)], axis=1)
+    return energies, ops, vel
+
+
 def kubo_bastin_eigenbasis(energies, operator_elements, velocity_elements, broadening,
                            integrals):
     """Kubo-Bastin surface (a), surface (b) and sea integrands at a stack of k-points.

@@ -203,12 +203,7 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
     sigma_relative_error = born.error / sigma.gamma
 
     def assemble(est, err, vc, bands=None):
-        shift = np.empty_like(err)
-        for group in _r.TENSOR_GROUPS:
-            largest = max(np.max(np.abs(est[part])) for part in group)
-            for part in group:
-                shift[part] = sigma_relative_error * largest
-        err = err + shift
+        err = err + sigma_relative_error * _r.group_scale(est)
         part = dataclasses.replace(result, estimate=est, error=err)
         out = _r._assemble(model, part, exchange, magnetization, mu, None, 0.0, rtol, route,
                            bands)

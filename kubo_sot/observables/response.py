@@ -19,7 +19,7 @@ from ..errors import ConvergenceError, ConvergenceWarning, ParameterError
 from ..integrate.kspace import KSpaceIntegral, integrate_kspace, rotation_average
 from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import ConstantBroadening
-from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
+from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, response_elements
 from ..kernels.kubo_bastin_green import kubo_bastin_green
 from ..kernels.kubo_bastin_numba import fused_integrand
 from ..models.base import BandModel, rotates_with_spin
@@ -47,6 +47,19 @@ _CHI_SEA = slice(20, 26)
 N_COMPONENTS = 26
 # The packed components of each tensor (sigma, chi), all its parts.
 TENSOR_GROUPS = ((_SIGMA_SURFACE, _SIGMA_SEA), (_CHI_A, _CHI_B, _CHI_SEA))
+
+
+def group_scale(values):
+    """For every packed component of ``values`` (..., 26), the largest |value| among the
+    components of its tensor, all parts (the scale that tolerances, error floors and
+    Sigma's error bound refer to)."""
+    values = np.abs(np.asarray(values))
+    out = np.empty(values.shape)
+    for group in TENSOR_GROUPS:
+        largest = np.max([np.max(values[..., part], axis=-1) for part in group], axis=0)
+        for part in group:
+            out[..., part] = np.asarray(largest)[..., None]
+    return out
 # The conductivity's I(a) and I(b) are not integrated separately: on the diagonal each
 # diverges logarithmically, and off the diagonal each decays only as sin(2 phi) / k^2, so
 # it converges only conditionally (after the angular integral), never ray by ray.
@@ -99,7 +112,6 @@ def response_integrand(model, fermi_energy, broadening, thermal_energy, route="e
     fused loop of :mod:`kubo_sot.kernels.kubo_bastin_numba` (continuum RashbaFerromagnet,
     any T; same numbers to rounding); "auto" takes numba where it applies and is installed.
     """
-    spins = model.spin_operators()
     if route == "eigenbasis":
         fused = compiled_integrand(kernel, lambda: fused_integrand(
             model, fermi_energy, broadening.gamma, thermal_energy))
@@ -109,11 +121,11 @@ def response_integrand(model, fermi_energy, broadening, thermal_energy, route="e
         gamma = broadening.gamma
 
         def integrand(kx, ky):
-            energies, vectors = model.eigensystem(kx, ky)
-            vel = to_eigenbasis(np.moveaxis(model.velocity(kx, ky), 0, 1), vectors)
-            ops = np.concatenate([-vel, to_eigenbasis(spins, vectors)], axis=1)
+            energies, ops, vel = response_elements(model, kx, ky)
             return _pack(*kubo_bastin_eigenbasis(energies, ops, vel, gamma, integrals))
         return integrand
+
+    spins = model.spin_operators()
 
     def integrand(kx, ky):
         h = model.hamiltonian(kx, ky)
@@ -165,12 +177,7 @@ def _tolerances(rtol, exchange, magnetization):
         atol[..., _CHI_A] = atol[..., _CHI_B] = atol[..., _CHI_SEA] = (
             rtol * scale_chi / 3.0)[..., None]
         # Floors per tensor group (sigma, chi): rounding of the largest |integrand| in it.
-        floor = np.empty(est.shape)
-        for group in TENSOR_GROUPS:
-            level = np.max([largest(magnitude[..., g], -1) for g in group], axis=0)
-            for g in group:
-                floor[..., g] = (CANCELLATION_FLOOR * level)[..., None]
-        return np.maximum(atol, floor)
+        return np.maximum(atol, CANCELLATION_FLOOR * group_scale(magnitude))
     return tolerance
 
 
@@ -377,9 +384,7 @@ def _spectral_sweep(model, points, options):
     """The sweep's results; a Fermi energy whose tolerance it did not meet is integrated
     on its own k-mesh."""
     from .spectral_sweep import linear_responses
-    gamma = points[0][1]
-    gamma = gamma.gamma if isinstance(gamma, ConstantBroadening) else float(gamma)
-    results = linear_responses(model, np.array([p[0] for p in points]), gamma,
+    results = linear_responses(model, np.array([p[0] for p in points]), points[0][1],
                                options["rtol"])
     return [r if r is not None else linear_response(model, *p, **options)
             for p, r in zip(points, results)]

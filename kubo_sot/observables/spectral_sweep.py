@@ -36,17 +36,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..integrate.kspace import KSpaceIntegral, rotation_average
-from ..kernels.kubo_bastin import to_eigenbasis
+from ..integrate.quadrature import GAUSS_ORDER, _rule
+from ..kernels.kubo_bastin import response_elements
 from ..kernels.pole_expansion import pole_coefficients
 from ..kernels.product_rules import NEAR_PANEL, legendre_moments
 from ..models.base import rotates_with_spin
 from ..models.rashba import RashbaFerromagnet
 from . import response as _r
-from .response import LAYOUT, N_COMPONENTS, TENSOR_GROUPS, _pack
+from .response import LAYOUT, N_COMPONENTS, _pack, group_scale
 from .results import BandData
 
-ORDER = 12
-X_GL, W_GL = np.polynomial.legendre.leggauss(ORDER)
+ORDER = GAUSS_ORDER
+X_GL, W_GL = _rule(ORDER).nodes, _rule(ORDER).weights
 _VANDER = np.polynomial.legendre.legvander(X_GL, ORDER - 1)  # P_j(t_i)
 VINV = np.linalg.inv(_VANDER)  # node values -> Legendre coefficients
 # Gamma widths between the largest mu and the lower band at the start of the outer region.
@@ -214,10 +215,7 @@ def packed_coefficients(model, k, gamma):
     Averaged first, the densities are even in k (a smooth function of (k_x, k_y) averaged
     over the circle is a function of k^2): no square-root point at k = 0 for the error
     estimate to stumble over, and the tolerances apply to them directly."""
-    kx, ky = k, np.zeros_like(k)
-    e, v = model.eigensystem(kx, ky)
-    vel = to_eigenbasis(np.moveaxis(model.velocity(kx, ky), 0, 1), v)
-    ops = np.concatenate([-vel, to_eigenbasis(model.spin_operators(), v)], axis=1)
+    e, ops, vel = response_elements(model, k, np.zeros_like(k))
     co = pole_coefficients(e, np.einsum("Mknm,Mjmn->Mkjnm", ops, vel), gamma)
     out = np.empty((k.size, 3, N_COMPONENTS, 2), complex)
     for basis in range(3):
@@ -235,37 +233,41 @@ def _kernels(x, gamma):
     return np.stack([g1, g1 * g1, np.log(z)], axis=-1)
 
 
-def _near_moments(kind, origin, mid, half, mus, gamma):
+def _scaled_poles(branch, mid, half, mus, gamma):
+    """The kernels' singular points in the panel variable t of panels (mid, half), for
+    broadcast arrays of them and of mus: w = (mu + i Gamma - mid) / half on eps-panels;
+    on s-panels r = sqrt(mu + i Gamma - eps_min) (Re r, Im r > 0) and w1 = (r - mid) /
+    half, w2 = (-r - mid) / half (Im w1 > 0 > Im w2).  Returns (r, [w...])."""
+    if branch.kind == "eps":
+        return None, [(mus + 1j * gamma - mid) / half]
+    r = np.sqrt(mus + 1j * gamma - branch.origin)
+    return r, [(r - mid) / half, (-r - mid) / half]
+
+
+def _near(branch, mid, half, mus, gamma):
+    """(mu, panel) pairs that need product integration: a singular point within NEAR_PANEL
+    (in units of the half-width) of the panel's centre."""
+    _, poles = _scaled_poles(branch, mid[None], half[None], mus[:, None], gamma)
+    return np.min([np.abs(w) for w in poles], axis=0) < NEAR_PANEL
+
+
+def _near_moments(branch, mid, half, mus, gamma):
     """Product-integration weights of P_0..P_(ORDER-1) per basis: (n, ORDER, 3), for the
     (mu, panel) pairs given as arrays mus, mid, half (all (n,))."""
-    h = half
+    h = half[:, None]
     delta0 = np.zeros(ORDER)
     delta0[0] = 1.0
-    if kind == "eps":
-        w = (mus + 1j * gamma - mid) / h
-        pole, double, log = legendre_moments(w, ORDER - 1)
-        m1 = pole.T
-        m2 = double.T / h[:, None]
-        ml = h[:, None] * (log.T + 2.0 * np.log(h)[:, None] * delta0)
-        return np.stack([m1, m2, ml], axis=-1)
-    r = np.sqrt(mus + 1j * gamma - origin)  # Re r > 0, Im r > 0
-    w1, w2 = (r - mid) / h, (-r - mid) / h  # Im w1 > 0 > Im w2
-    p1, d1, l1 = (m.T for m in legendre_moments(w1, ORDER - 1))
-    p2, d2, l2 = (m.T for m in legendre_moments(w2, ORDER - 1))
+    r, poles = _scaled_poles(branch, mid, half, mus, gamma)
+    if branch.kind == "eps":
+        pole, double, log = (m.T for m in legendre_moments(poles[0], ORDER - 1))
+        return np.stack([pole, double / h, h * (log + 2.0 * np.log(h) * delta0)], axis=-1)
+    p1, d1, l1 = (m.T for m in legendre_moments(poles[0], ORDER - 1))
+    p2, d2, l2 = (m.T for m in legendre_moments(poles[1], ORDER - 1))
     r = r[:, None]
     m1 = (p1 - p2) / (2 * r)
-    m2 = (d1 + d2) / (4 * r * r * h[:, None]) + (p1 - p2) / (4 * r**3)
-    ml = h[:, None] * (l1 + l2 + (4.0 * np.log(h)[:, None] + 2j * np.pi) * delta0)
+    m2 = (d1 + d2) / (4 * r * r * h) + (p1 - p2) / (4 * r**3)
+    ml = h * (l1 + l2 + (4.0 * np.log(h) + 2j * np.pi) * delta0)
     return np.stack([m1, m2, ml], axis=-1)
-
-
-def _near(kind, origin, mid, half, mus, gamma):
-    """(mu, panel) pairs that need product integration."""
-    if kind == "eps":
-        w = (mus[:, None] + 1j * gamma - mid[None]) / half[None]
-        return np.abs(w) < NEAR_PANEL
-    r = np.sqrt(mus + 1j * gamma - origin)[:, None]
-    return np.minimum(np.abs((r - mid) / half), np.abs((-r - mid) / half)) < NEAR_PANEL
 
 
 def _branch_integrals(model, branch, mus, gamma, lo, hi):
@@ -277,7 +279,7 @@ def _branch_integrals(model, branch, mus, gamma, lo, hi):
     rho = (co[..., branch.band] * factor[:, None, None]).reshape(lo.size, ORDER, 3, -1)
     coeffs = np.einsum("jn,pnbc->pjbc", VINV, rho)  # Legendre coefficients per panel
     eps = eps.reshape(lo.size, ORDER)
-    near = _near(branch.kind, branch.origin, mid, half, mus, gamma)
+    near = _near(branch, mid, half, mus, gamma)
     # Far pairs: the Gauss rule; the weights of P_j(t_i) give the top coefficients' part.
     g = _kernels(mus[:, None, None] - eps[None], gamma)  # (mu, panel, node, 3)
     g = np.where(near[:, :, None, None], 0.0, g * (W_GL * half[:, None])[None, :, :, None])
@@ -286,7 +288,7 @@ def _branch_integrals(model, branch, mus, gamma, lo, hi):
     # Near pairs: exact moments.
     mi, pi = np.nonzero(near)
     if mi.size:
-        mom = _near_moments(branch.kind, branch.origin, mid[pi], half[pi], mus[mi], gamma)
+        mom = _near_moments(branch, mid[pi], half[pi], mus[mi], gamma)
         value[mi, pi] = np.real(np.einsum("qjb,qjbc->qc", mom, coeffs[pi], optimize=True))
         top[mi, pi] = mom[:, -TOP:, :]
     error = np.einsum("mpjb,pjbc->mpc", np.abs(top), np.abs(coeffs[:, -TOP:]), optimize=True)
@@ -304,18 +306,18 @@ def _outer_integrals(model, k_end, mus, gamma, lo, hi):
     f = np.real(np.einsum("mpnb,pbcn,p->mpc", g, co, jacobian, optimize=True))
     f = f.reshape(mus.size, lo.size, ORDER, -1)
     value = np.einsum("mpnc,n,p->mpc", f, W_GL, half)
-    coeffs = np.einsum("jn,mpnc->mpjc", VINV[-2:], f)
+    coeffs = np.einsum("jn,mpnc->mpjc", VINV[-TOP:], f)
     error = np.abs(coeffs).sum(axis=2) * (2 * half)[None, :, None]
     return value, error
 
 
-def sweep(model, mus, gamma, tolerance, count=False):
-    """Packed k-integrals (as KSpaceIntegral.estimate of linear_response) at every mu, with
-    error estimates: (estimate, error), each (n_mu, 26).
+def sweep(model, mus, gamma, tolerance):
+    """Packed k-integrals (as KSpaceIntegral.estimate of linear_response) at every mu:
+    (estimate, error, n_kpoints), each of the first two (n_mu, 26); n_kpoints is the number
+    of k-points evaluated, shared by all mu.
 
     ``tolerance(estimate, magnitude)`` as for integrate_kspace, applied to the stack
-    (n_mu, 26) of angular-averaged results (response._tolerances accepts stacks).
-    ``count``: also return the number of k-points evaluated (shared by all mu).
+    (n_mu, 26) of results (response._tolerances accepts stacks).
     """
     mus = np.asarray(mus, float)
     e_end = mus.max() + MARGIN * gamma
@@ -332,9 +334,9 @@ def sweep(model, mus, gamma, tolerance, count=False):
     for round_ in range(MAX_ROUNDS + 1):
         estimate = sum(p[3].sum(axis=1) for p in pieces)
         # Rounding: the bands' contributions cancel (their coefficients grow like
-        # 1/(E_m - E_n)^2), so it scales with the sum of their magnitudes.
-        error = _floored(sum(p[4].sum(axis=1) + ROUNDING * np.abs(p[3]).sum(axis=1)
-                             for p in pieces), estimate)
+        # 1/(E_m - E_n)^2), so it scales with the sum of their magnitudes; floored.
+        error = np.maximum(sum(p[4].sum(axis=1) + ROUNDING * np.abs(p[3]).sum(axis=1)
+                               for p in pieces), ERROR_FLOOR * group_scale(estimate))
         tol = tolerance(estimate, np.abs(estimate))
         if np.all(error <= tol) or round_ == MAX_ROUNDS:
             break
@@ -353,20 +355,7 @@ def sweep(model, mus, gamma, tolerance, count=False):
             piece[2] = np.concatenate([piece[2][keep], new[2]])
             piece[3] = np.concatenate([piece[3][:, keep], value], axis=1)
             piece[4] = np.concatenate([piece[4][:, keep], err], axis=1)
-    if count:
-        n_nodes = sum(p[1].size for p in pieces) * ORDER
-        return estimate, error, n_nodes
-    return estimate, error
-
-
-def _floored(error, estimate):
-    """Errors no smaller than ERROR_FLOOR times the largest element of each tensor group."""
-    out = error.copy()
-    for group in TENSOR_GROUPS:
-        scale = np.max([np.max(np.abs(estimate[:, g]), axis=1) for g in group], axis=0)
-        for g in group:
-            out[:, g] = np.maximum(out[:, g], ERROR_FLOOR * scale[:, None])
-    return out
+    return estimate, error, sum(p[1].size for p in pieces) * ORDER
 
 
 def _evaluate(model, piece, k_end, mus, gamma):
@@ -406,7 +395,7 @@ def linear_responses(model, mus, gamma, rtol):
     whose tolerance the sweep did not meet (the caller integrates it per point)."""
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
-    estimate, error, n_kpoints = sweep(model, mus, gamma, tolerance, count=True)
+    estimate, error, n_kpoints = sweep(model, mus, gamma, tolerance)
     ok = np.all(error <= tolerance(estimate, np.abs(estimate)), axis=1)
     out = []
     for mu, est, err, good, bands in zip(mus, estimate, error, ok,
