@@ -365,27 +365,38 @@ def _response_list(model, points, options):
     return [linear_response(model, *p, **options) for p in points]
 
 
+def _sweep_module(model, route):
+    """The spectral-density sweep that applies to ``model``: along z
+    (:mod:`kubo_sot.observables.spectral_sweep`), in-plane
+    (:mod:`kubo_sot.observables.spectral_sweep_in_plane`), or None."""
+    from . import spectral_sweep, spectral_sweep_in_plane
+    for module in (spectral_sweep, spectral_sweep_in_plane):
+        if module.applies(model, route):
+            return module
+    return None
+
+
 def _spectral_sweep_groups(model, points, route, vertex_corrections, kernel):
-    """Indices of the points that share one spectral-density sweep
-    (:mod:`kubo_sot.observables.spectral_sweep`) instead of a k-mesh each: per constant
-    Gamma, the Fermi energies at T = 0 of an M-along-z Rashba model, at least MIN_POINTS of
-    them.  kernel = "numpy" keeps the per-point reference route."""
-    from . import spectral_sweep
-    if kernel == "numpy" or vertex_corrections or not spectral_sweep.applies(model, route):
+    """Indices of the points that share one spectral-density sweep instead of a k-mesh
+    each: per constant Gamma, the Fermi energies at T = 0 of a Rashba model the sweep
+    applies to, at least MIN_POINTS of them.  kernel = "numpy" keeps the per-point
+    reference route."""
+    from .spectral_sweep import MIN_POINTS
+    if kernel == "numpy" or vertex_corrections or _sweep_module(model, route) is None:
         return []
     groups = {}
     for i, (_, gamma, temperature) in enumerate(points):
         if temperature == 0 and not isinstance(gamma, WhiteNoiseDisorder):
             groups.setdefault(gamma, []).append(i)
-    return [g for g in groups.values() if len(g) >= spectral_sweep.MIN_POINTS]
+    return [g for g in groups.values() if len(g) >= MIN_POINTS]
 
 
 def _spectral_sweep(model, points, options):
-    """The sweep's results; a Fermi energy whose tolerance it did not meet is integrated
-    on its own k-mesh."""
-    from .spectral_sweep import linear_responses
-    results = linear_responses(model, np.array([p[0] for p in points]), points[0][1],
-                               options["rtol"])
+    """The sweep's results; a Fermi energy it does not integrate or whose tolerance it did
+    not meet is integrated on its own k-mesh."""
+    module = _sweep_module(model, options["route"])
+    results = module.linear_responses(model, np.array([p[0] for p in points]), points[0][1],
+                                      options["rtol"])
     return [r if r is not None else linear_response(model, *p, **options)
             for p, r in zip(points, results)]
 

@@ -38,6 +38,7 @@ import numpy as np
 from ..integrate.kspace import KSpaceIntegral, rotation_average
 from ..integrate.quadrature import GAUSS_ORDER, _rule
 from ..kernels.kubo_bastin import response_elements
+from ..kernels import pole_expansion_numba
 from ..kernels.pole_expansion import pole_coefficients
 from ..kernels.product_rules import NEAR_PANEL, legendre_moments
 from ..models.base import rotates_with_spin
@@ -207,21 +208,34 @@ def _branch_nodes(model, branch, v):
     return eps, k, factor / _slope_over_k(model, k, branch.band)
 
 
-def packed_coefficients(model, k, gamma):
-    """(P, 3 basis, 26 packed, 2 bands) complex pole-expansion coefficients at k on the
-    ray phi = 0, averaged over the rotation of the tensors and divided by 2 pi (so that
-    Int k dk of them is the packed result), and the band energies (P, 2).
+def packed_pole_coefficients(model, kx, ky, gamma, kernel="auto"):
+    """(P, 3 basis, 26 packed, 2 bands) complex pole-expansion coefficients at the wave
+    vectors (kx, ky) (nm^-1), such that the packed integrand at mu is Re sum over basis and
+    band of coefficient x (G, G^2, Log)(mu - E_band + i Gamma), and the band energies (P, 2).
 
-    Averaged first, the densities are even in k (a smooth function of (k_x, k_y) averaged
-    over the circle is a function of k^2): no square-root point at k = 0 for the error
-    estimate to stumble over, and the tolerances apply to them directly."""
-    e, ops, vel = response_elements(model, k, np.zeros_like(k))
+    kernel: "numpy" (the reference) or "auto" (the compiled loop of
+    :mod:`kubo_sot.kernels.pole_expansion_numba` for a continuum RashbaFerromagnet when
+    numba is installed, ~25x less time per k-point)."""
+    if kernel == "auto" and pole_expansion_numba.AVAILABLE and type(model) is RashbaFerromagnet:
+        return pole_expansion_numba.packed_pole_coefficients(model, kx, ky, gamma)
+    e, ops, vel = response_elements(model, kx, ky)
     co = pole_coefficients(e, np.einsum("Mknm,Mjmn->Mkjnm", ops, vel), gamma)
-    out = np.empty((k.size, 3, N_COMPONENTS, 2), complex)
+    out = np.empty((e.shape[0], 3, N_COMPONENTS, 2), complex)
     for basis in range(3):
         parts = [co[t][basis] for t in ("surface_a", "surface_b", "sea")]
         for band in range(2):
             out[:, basis, :, band] = _pack(*(p[..., band] for p in parts))
+    return e, out
+
+
+def packed_coefficients(model, k, gamma):
+    """:func:`packed_pole_coefficients` on the ray phi = 0, averaged over the rotation of
+    the tensors and divided by 2 pi (so that Int k dk of them is the packed result).
+
+    Averaged first, the densities are even in k (a smooth function of (k_x, k_y) averaged
+    over the circle is a function of k^2): no square-root point at k = 0 for the error
+    estimate to stumble over, and the tolerances apply to them directly."""
+    e, out = packed_pole_coefficients(model, k, np.zeros_like(k), gamma)
     average = rotation_average(LAYOUT) / (2 * np.pi)
     return e, np.einsum("cd,pbdn->pbcn", average, out)
 
@@ -272,13 +286,20 @@ def _near_moments(branch, mid, half, mus, gamma):
 
 def _branch_integrals(model, branch, mus, gamma, lo, hi):
     """Values and error estimates (mu, panel, 26) of the panels [lo, hi] of a branch."""
-    mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-    v = mid[:, None] + half[:, None] * X_GL
+    v = 0.5 * (lo + hi)[:, None] + 0.5 * (hi - lo)[:, None] * X_GL
     eps, k, factor = _branch_nodes(model, branch, v.ravel())
     _, co = packed_coefficients(model, k, gamma)
     rho = (co[..., branch.band] * factor[:, None, None]).reshape(lo.size, ORDER, 3, -1)
+    return panel_integrals(branch, mus, gamma, lo, hi, eps.reshape(lo.size, ORDER), rho)
+
+
+def panel_integrals(branch, mus, gamma, lo, hi, eps, rho):
+    """Int dv Re sum_basis rho(v) g(mu - eps(v)) over the panels [lo, hi] of the panel
+    variable v of ``branch`` (its kind and origin), and the null-rule error estimates, both
+    (mu, panel, C), from the density ``rho`` (panel, node, 3 basis, C) and the energies
+    ``eps`` (panel, node) at the Gauss nodes."""
+    mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
     coeffs = np.einsum("jn,pnbc->pjbc", VINV, rho)  # Legendre coefficients per panel
-    eps = eps.reshape(lo.size, ORDER)
     near = _near(branch, mid, half, mus, gamma)
     # Far pairs: the Gauss rule; the weights of P_j(t_i) give the top coefficients' part.
     g = _kernels(mus[:, None, None] - eps[None], gamma)  # (mu, panel, node, 3)
@@ -311,6 +332,21 @@ def _outer_integrals(model, k_end, mus, gamma, lo, hi):
     return value, error
 
 
+@dataclass
+class Piece:
+    """Panels [lo, hi] of one part of a sweep (``kind``: what the evaluation integrates)
+    and their values and error estimates (mu, panel, 26); ``angular`` is the part of
+    ``error`` that an angular trapezoid rule of ``kind.n_rays`` rays contributes (None
+    without one)."""
+
+    kind: object
+    lo: np.ndarray
+    hi: np.ndarray
+    value: np.ndarray = None
+    error: np.ndarray = None
+    angular: np.ndarray = None
+
+
 def sweep(model, mus, gamma, tolerance):
     """Packed k-integrals (as KSpaceIntegral.estimate of linear_response) at every mu:
     (estimate, error, n_kpoints), each of the first two (n_mu, 26); n_kpoints is the number
@@ -322,47 +358,71 @@ def sweep(model, mus, gamma, tolerance):
     mus = np.asarray(mus, float)
     e_end = mus.max() + MARGIN * gamma
     k_end = float(_roots(model, e_end)[1])
-    pieces = []  # per piece: [kind, lo, hi, value, error] with kind a Branch or "outer"
+    pieces = []
     for branch in branches(model, e_end, k_end):
         edges = _initial_edges(branch)
-        pieces.append([branch, edges[:-1], edges[1:]])
+        pieces.append(Piece(branch, edges[:-1], edges[1:]))
     edges = np.linspace(0.0, 1.0, OUTER_PANELS + 1)
-    pieces.append(["outer", edges[:-1], edges[1:]])
-    for piece in pieces:
-        piece += list(_evaluate(model, piece, k_end, mus, gamma))
+    pieces.append(Piece("outer", edges[:-1], edges[1:]))
 
+    def evaluate(kind, lo, hi):
+        if kind == "outer":
+            return _outer_integrals(model, k_end, mus, gamma, lo, hi) + (None,)
+        return _branch_integrals(model, kind, mus, gamma, lo, hi) + (None,)
+    return refine(pieces, evaluate, tolerance)
+
+
+# Largest number of rays of an angular trapezoid rule (kind.n_rays) that refine doubles.
+MAX_RAYS = 256
+
+
+def refine(pieces, evaluate, tolerance):
+    """Bisect panels until every mu meets its tolerance, or MAX_ROUNDS: (estimate, error,
+    n_kpoints) as :func:`sweep` returns them.
+
+    ``evaluate(kind, lo, hi)`` -> (value, error, angular) of panels of one piece.  A piece
+    whose flagged panels' errors come more from its angular rule than from the panels has
+    its rays doubled instead (all its panels evaluated again).
+    """
+    for piece in pieces:
+        piece.value, piece.error, piece.angular = evaluate(piece.kind, piece.lo, piece.hi)
     for round_ in range(MAX_ROUNDS + 1):
-        estimate = sum(p[3].sum(axis=1) for p in pieces)
+        estimate = sum(p.value.sum(axis=1) for p in pieces)
         # Rounding: the bands' contributions cancel (their coefficients grow like
         # 1/(E_m - E_n)^2), so it scales with the sum of their magnitudes; floored.
-        error = np.maximum(sum(p[4].sum(axis=1) + ROUNDING * np.abs(p[3]).sum(axis=1)
+        error = np.maximum(sum(p.error.sum(axis=1) + ROUNDING * np.abs(p.value).sum(axis=1)
                                for p in pieces), ERROR_FLOOR * group_scale(estimate))
         tol = tolerance(estimate, np.abs(estimate))
         if np.all(error <= tol) or round_ == MAX_ROUNDS:
             break
-        n_panels = sum(p[1].size for p in pieces)
+        n_panels = sum(p.lo.size for p in pieces)
+        scale = np.maximum(tol[:, None, :], 1e-300)
         for piece in pieces:
-            scaled = np.max(piece[4] / np.maximum(tol[:, None, :], 1e-300), axis=(0, 2))
-            refine = scaled > 0.5 / n_panels
-            if not refine.any():
+            scaled = np.max(piece.error / scale, axis=(0, 2))
+            flagged = scaled > 0.5 / n_panels
+            if not flagged.any():
                 continue
-            lo, hi = piece[1][refine], piece[2][refine]
+            if piece.angular is not None and piece.kind.n_rays < MAX_RAYS:
+                angular = np.max(piece.angular[:, flagged] / scale, initial=0.0)
+                panels = np.max((piece.error - piece.angular)[:, flagged] / scale, initial=0.0)
+                if angular > panels:
+                    piece.kind.n_rays *= 2
+                    piece.value, piece.error, piece.angular = evaluate(piece.kind, piece.lo,
+                                                                       piece.hi)
+                    continue
+            lo, hi = piece.lo[flagged], piece.hi[flagged]
             mid = 0.5 * (lo + hi)
-            new = [piece[0], np.concatenate([lo, mid]), np.concatenate([mid, hi])]
-            value, err = _evaluate(model, new, k_end, mus, gamma)
-            keep = ~refine
-            piece[1] = np.concatenate([piece[1][keep], new[1]])
-            piece[2] = np.concatenate([piece[2][keep], new[2]])
-            piece[3] = np.concatenate([piece[3][:, keep], value], axis=1)
-            piece[4] = np.concatenate([piece[4][:, keep], err], axis=1)
-    return estimate, error, sum(p[1].size for p in pieces) * ORDER
-
-
-def _evaluate(model, piece, k_end, mus, gamma):
-    kind, lo, hi = piece[:3]
-    if kind == "outer":
-        return _outer_integrals(model, k_end, mus, gamma, lo, hi)
-    return _branch_integrals(model, kind, mus, gamma, lo, hi)
+            new_lo, new_hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
+            value, err, angular = evaluate(piece.kind, new_lo, new_hi)
+            keep = ~flagged
+            piece.lo = np.concatenate([piece.lo[keep], new_lo])
+            piece.hi = np.concatenate([piece.hi[keep], new_hi])
+            piece.value = np.concatenate([piece.value[:, keep], value], axis=1)
+            piece.error = np.concatenate([piece.error[:, keep], err], axis=1)
+            if angular is not None:
+                piece.angular = np.concatenate([piece.angular[:, keep], angular], axis=1)
+    n_kpoints = sum(p.lo.size * ORDER * getattr(p.kind, "n_rays", 1) for p in pieces)
+    return estimate, error, n_kpoints
 
 
 def applies(model, route):

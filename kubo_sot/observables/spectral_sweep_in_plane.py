@@ -1,0 +1,359 @@
+"""The Fermi-energy sweep of :mod:`kubo_sot.observables.spectral_sweep` for an in-plane M.
+
+With M in the plane the bands are no longer isotropic, and the spectral density of band n
+at energy eps is a contour integral.  For weak Rashba coupling (alpha^2 < 2 c J, c =
+hbar^2 / 2m) both bands have a single minimum, at k_n* = -+ (alpha / 2 c) u with u = z x M
+the direction of the Dirac point k_D = (J / alpha) u, E_n* = -+J - alpha^2 / (4 c), and the
+sublevel sets D_n(e) = {E_n < e} are convex as long as they stay clear of the Dirac point
+(below E_CONV, see :func:`geometry`).  Rays from k_n* then cross each contour of band n
+once, and with k = k_n* + r (cos theta, sin theta)
+
+    Int d^2k F_n(k) g(mu - E_n(k)) = Int ds Int dtheta [2 s / |dE_n/dr / r|] F_n g,
+    E_n = E_n* + s^2,
+
+whose density in s (the theta-integral) is smooth: a 2D band minimum gives a step in
+the density of states, analytic in s = sqrt(eps - E_n*).  The theta-integral is the
+periodic trapezoid rule on nested rays (theta_u + 2 pi j / N, mirror-symmetric); the
+difference to N / 2 rays, carried through the product integration, is its error
+estimate, and the rays double until it is small.  The rest is integrated per mu, where
+every band is MARGIN widths above the largest mu (smooth kernels):
+
+- band + over D_-(e_end) \\ D_+(e_end), on rays from k_+* (from k_-* when D_+ is empty);
+- both bands together beyond D_-(e_end) (the pole expansion's coefficients cancel between
+  the bands only at equal k; the Dirac point lies there), on rays from k_-*, r = R / t.
+
+Scope: continuum RashbaFerromagnet, M_z = 0, alpha^2 < 2 c J, J > 0, one constant Gamma,
+T = 0, and Fermi energies with mu + MARGIN Gamma below E_CONV; the others fall back to a
+k-mesh each.  Strong Rashba (the upper band's minimum is the Dirac cone) is not done.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..integrate.quadrature import _rule
+from ..models.quartic import real_roots
+from ..models.rashba import RashbaFerromagnet
+from . import response as _r
+from .bands import band_data_many
+from .response import N_COMPONENTS
+from .spectral_sweep import (MARGIN, MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
+                             _kernels, packed_pole_coefficients, panel_integrals, refine)
+from ..integrate.kspace import KSpaceIntegral
+
+FIRST_RAYS = 16  # rays of the first angular trapezoid rule of every piece
+BRANCH_PANELS = 4  # initial s-panels of a band's branch
+REGION_PANELS = 4  # initial radial panels of the per-mu regions
+NEWTON_STEPS = 40
+# The per-mu regions start this fraction of the range of mu above the largest mu (or
+# MARGIN widths, if more): their integrals are then smooth functions of mu, interpolated
+# from few nodes, and smooth on their radial panels.
+REGION_DISTANCE = 1.0
+# Interpolation error in mu of the per-mu regions, relative to their size (a priori, from
+# the distance of their singularities; the two highest Chebyshev coefficients check it).
+CHEBYSHEV_ACCURACY = 1e-15
+TOP = 2
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Band minima and the energy below which the sublevel sets are convex (in-plane M).
+
+    u: unit vector towards the Dirac point; centers[n] = k_n* (nm^-1); minima[n] = E_n*
+    (eV); e_conv (eV): below it D_-(e) is convex and excludes the Dirac point, where the
+    lower band is not convex (|k - k_D| < alpha / 2 c): with the convex minorant that
+    replaces -alpha |q| there by -alpha (|q|^2 / 2 r0 + r0 / 2), r0 = alpha / 2 c,
+    min over that disk >= c (k_D - r0)^2 - alpha r0 = E_CONV."""
+
+    u: np.ndarray
+    centers: tuple
+    minima: tuple
+    e_conv: float
+
+
+def geometry(model):
+    c, a, j = model._kinetic, model.alpha, model.exchange
+    mx, my, _ = model.magnetization
+    norm = np.hypot(mx, my)
+    u = np.array([-my, mx]) / norm
+    r0 = a / (2 * c)
+    return Geometry(u, (-r0 * u, r0 * u), (-j - a * a / (4 * c), j - a * a / (4 * c)),
+                    c * (j / a - r0) ** 2 - a * r0)
+
+
+def applies(model, route):
+    """True for the continuum Rashba model with an in-plane M, J > 0 and weak Rashba
+    coupling alpha^2 < 2 c J (single band minima), on the eigenbasis route."""
+    if type(model) is not RashbaFerromagnet or route != "eigenbasis":
+        return False
+    c, a, j = model._kinetic, model.alpha, model.exchange
+    return (model.magnetization[2] == 0.0 and a > 0 and j > 0 and a * a < 2 * c * j)
+
+
+def usable(model, mus, gamma):
+    """The Fermi energies the sweep integrates: the band's region stays convex up to
+    mu + MARGIN Gamma, and the lower band has states at mu."""
+    geo = geometry(model)
+    mus = np.asarray(mus, float)
+    return (mus + MARGIN * gamma < geo.e_conv) & (mus > geo.minima[0])
+
+
+def _field(model, kx, ky):
+    """b(k) = (alpha k_y - J M_x, -alpha k_x - J M_y) (M_z = 0)."""
+    mx, my, _ = model.magnetization
+    a, j = model.alpha, model.exchange
+    return a * ky - j * mx, -a * kx - j * my
+
+
+def _ray_terms(model, center, cos, sin):
+    """|b_p|, beta = b_p . R e (R (x, y) = (y, -x)) of the rays e = (cos, sin) from p."""
+    bx, by = _field(model, *center)
+    return np.hypot(bx, by), bx * sin - by * cos
+
+
+def _from_minimum(model, band, center, r, cos, sin):
+    """F = (E_n - E_n*) / r^2 and (dE_n / dr) / r on rays from the band's minimum, in
+    forms that do not cancel as r -> 0 (stationarity 2 c p.e = -+ alpha beta / |b_p|):
+
+        F = c +- [alpha^2 / S - alpha beta (alpha^2 r + 2 alpha beta) / (|b_p| S^2)]
+        E' / r = 2 c +- [alpha^2 / |b| - alpha beta (alpha^2 r + 2 alpha beta) / (|b| |b_p| S)]
+
+    with S = |b| + |b_p| and +- for the upper / lower band."""
+    c, a = model._kinetic, model.alpha
+    bp, beta = _ray_terms(model, center, cos, sin)
+    bx, by = _field(model, center[0] + r * cos, center[1] + r * sin)
+    b = np.hypot(bx, by)
+    s_sum = b + bp
+    sign = 1.0 if band == 1 else -1.0
+    cross = a * beta * (a * a * r + 2 * a * beta)
+    f = c + sign * (a * a / s_sum - cross / (bp * s_sum * s_sum))
+    slope = 2 * c + sign * (a * a / b - cross / (b * bp * s_sum))
+    return f, slope
+
+
+def radius_from_minimum(model, band, center, s, cos, sin):
+    """r >= 0 with E_n(k_n* + r e) = E_n* + s^2 on each ray (Newton on r sqrt(F) = s,
+    monotone for a convex band) and (dE_n / dr) / r there."""
+    f0, _ = _from_minimum(model, band, center, np.zeros_like(cos * s), cos, sin)
+    r = s / np.sqrt(f0)
+    for _ in range(NEWTON_STEPS):
+        f, slope = _from_minimum(model, band, center, r, cos, sin)
+        root_f = np.sqrt(f)
+        step = (r * root_f - s) * 2 * root_f / slope
+        r = np.maximum(r - step, 0.5 * r)
+        if np.all(np.abs(step) <= 1e-14 * np.maximum(r, 1e-300)):  # quadratic: r to rounding
+            break
+    else:
+        raise RuntimeError("spectral sweep: the band radius did not converge")
+    return r, _from_minimum(model, band, center, r, cos, sin)[1]
+
+
+def exit_radius(model, center, e, cos, sin):
+    """r > 0 where the rays from ``center`` (inside the convex D_-(e)) leave it: the
+    smallest positive root of (e - c |p + r e|^2)^2 = |b|^2 with e - c |k|^2 < 0."""
+    c, a = model._kinetic, model.alpha
+    p = np.asarray(center, float)
+    bp, beta = _ray_terms(model, p, cos, sin)
+    pe = p[0] * cos + p[1] * sin
+    e0 = e - c * (p @ p)
+    ones = np.ones_like(cos)
+    coefficients = np.stack([c * c * ones, 4 * c * c * pe,
+                             4 * c * c * pe * pe - 2 * c * e0 - a * a,
+                             -4 * c * pe * e0 - 2 * a * beta,
+                             (e0 * e0 - bp * bp) * ones], axis=1)
+    roots = real_roots(coefficients)
+    q = -c * roots**2 - 2 * c * pe[:, None] * roots + e0
+    ok = (roots > 0) & (q < 0)
+    out = np.nanmin(np.where(ok, roots, np.nan), axis=1)
+    if not np.all(np.isfinite(out)):
+        raise RuntimeError("spectral sweep: a ray did not leave the lower band's region")
+    return out
+
+
+def _rays(geo, n):
+    """Nested, mirror-symmetric trapezoid rays theta_u + 2 pi j / n."""
+    theta = np.arctan2(geo.u[1], geo.u[0]) + 2 * np.pi * np.arange(n) / n
+    return np.cos(theta), np.sin(theta)
+
+
+def _halves(f, n_rays, axis):
+    """Trapezoid sums over the ray axis with n and n / 2 rays (every second one)."""
+    f = np.moveaxis(f, axis, 0)
+    full = f.sum(axis=0) * (2 * np.pi / n_rays)
+    half = f[::2].sum(axis=0) * (4 * np.pi / n_rays)
+    return full, half
+
+
+@dataclass
+class ContourBranch(Branch):
+    """Band ``band`` from its minimum: panels in s = sqrt(eps - origin), ``n_rays`` rays
+    from ``center``."""
+
+    center: np.ndarray = None
+    n_rays: int = FIRST_RAYS
+
+
+@dataclass
+class Region:
+    """Band(s) ``bands`` integrated per mu on n_rays rays from ``center``: r = inner +
+    (outer - inner) t for t in [0, 1], or r = outer / t (``tail``)."""
+
+    bands: tuple
+    center: np.ndarray
+    inner: object  # callable (cos, sin) -> radii, or None for 0
+    outer: object
+    tail: bool
+    n_rays: int = FIRST_RAYS
+
+
+def _branch_values(model, branch, mus, gamma, lo, hi):
+    n = branch.n_rays
+    cos, sin = _rays(geometry(model), n)
+    s = (0.5 * (lo + hi)[:, None] + 0.5 * (hi - lo)[:, None] * X_GL)  # (panel, node)
+    shape = s.shape + (n,)
+    s_all = np.broadcast_to(s[..., None], shape).ravel()
+    cos_all = np.broadcast_to(cos, shape).ravel()
+    sin_all = np.broadcast_to(sin, shape).ravel()
+    r, slope = radius_from_minimum(model, branch.band, branch.center, s_all, cos_all, sin_all)
+    kx = branch.center[0] + r * cos_all
+    ky = branch.center[1] + r * sin_all
+    _, co = packed_pole_coefficients(model, kx, ky, gamma)
+    density = co[..., branch.band] * (2 * s_all / np.abs(slope))[:, None, None]
+    density = density.reshape(shape + (3, N_COMPONENTS)) / (2 * np.pi) ** 2
+    full, half = _halves(density, n, axis=2)
+    eps = branch.origin + s * s
+    value, error = panel_integrals(branch, mus, gamma, lo, hi, eps,
+                                   np.concatenate([full, full - half], axis=-1))
+    angular = np.abs(value[..., N_COMPONENTS:])
+    return value[..., :N_COMPONENTS], error[..., :N_COMPONENTS] + angular, angular
+
+
+def _mu_interpolation(mus, e_end):
+    """(nodes, matrix) to evaluate the per-mu regions at Chebyshev-Lobatto nodes in mu
+    and interpolate to ``mus`` (matrix (n_mu, n_nodes)), or (mus, None) when that is not
+    cheaper.  Every band lies at or above e_end in the regions, so their integrals are
+    analytic in mu within the Bernstein ellipse of [mu_min, mu_max] through e_end, of
+    parameter rho: n + 1 nodes with rho^-n <= CHEBYSHEV_ACCURACY."""
+    lo, hi = mus.min(), mus.max()
+    if hi <= lo:
+        return mus, None
+    x_end = 1.0 + 2.0 * (e_end - hi) / (hi - lo)
+    rho = x_end + np.sqrt(x_end * x_end - 1.0)
+    n = max(int(np.ceil(np.log(1.0 / CHEBYSHEV_ACCURACY) / np.log(rho))), 8)
+    if n + 1 >= mus.size:
+        return mus, None
+    x = np.cos(np.pi * np.arange(n + 1) / n)
+    nodes = 0.5 * (hi + lo) + 0.5 * (hi - lo) * x
+    to_coefficients = np.linalg.inv(np.polynomial.chebyshev.chebvander(x, n))
+    at_mus = np.polynomial.chebyshev.chebvander((2 * mus - hi - lo) / (hi - lo), n)
+    return nodes, at_mus @ to_coefficients
+
+
+def _region_values(model, region, mus, gamma, lo, hi, interpolation=(None, None)):
+    """Values, error estimates and their angular part (mu, panel, 26) of a Region's
+    t-panels [lo, hi]; with ``interpolation`` (nodes, matrix) of :func:`_mu_interpolation`
+    the integrals are taken at the nodes and interpolated (errors: their largest value at
+    the nodes, plus the two highest Chebyshev coefficients)."""
+    nodes, matrix = interpolation
+    if matrix is not None:
+        value, error, angular = _region_values(model, region, nodes, gamma, lo, hi)
+        top = np.abs(np.linalg.solve(np.polynomial.chebyshev.chebvander(
+            np.cos(np.pi * np.arange(nodes.size) / (nodes.size - 1)), nodes.size - 1),
+            value.reshape(nodes.size, -1))[-TOP:]).sum(axis=0).reshape(value.shape[1:])
+        shape = (mus.size,) + value.shape[1:]
+        return (np.einsum("mn,npc->mpc", matrix, value),
+                np.broadcast_to(error.max(axis=0) + top, shape),
+                np.broadcast_to(angular.max(axis=0), shape))
+    n = region.n_rays
+    cos, sin = _rays(geometry(model), n)
+    outer = region.outer(cos, sin)
+    inner = np.zeros(n) if region.inner is None else region.inner(cos, sin)
+    half_width = 0.5 * (hi - lo)
+    t = (0.5 * (lo + hi)[:, None] + half_width[:, None] * X_GL)[..., None]  # (panel, node, 1)
+    if region.tail:
+        r = outer / t
+        jacobian = r * outer / (t * t)
+    else:
+        r = inner + (outer - inner) * t
+        jacobian = r * (outer - inner)
+    shape = r.shape
+    kx = (region.center[0] + r * cos).ravel()
+    ky = (region.center[1] + r * sin).ravel()
+    e, co = packed_pole_coefficients(model, kx, ky, gamma)
+    bands = list(region.bands)
+    g = _kernels(mus[:, None, None] - e[None, :, bands], gamma)  # (mu, P, band, basis)
+    co = co[..., bands] * (jacobian.ravel() / (2 * np.pi) ** 2)[:, None, None, None]
+    # Re(g co) as two real products: half the arithmetic of the complex one.
+    f = (np.einsum("mpnb,pbcn->mpc", g.real, co.real, optimize=True)
+         - np.einsum("mpnb,pbcn->mpc", g.imag, co.imag, optimize=True))
+    f = f.reshape((mus.size,) + shape + (N_COMPONENTS,))
+    full, half = _halves(f, n, axis=3)  # (mu, panel, node, 26)
+    value = np.einsum("mpnc,n,p->mpc", full, W_GL, half_width)
+    angular = np.abs(value - np.einsum("mpnc,n,p->mpc", half, W_GL, half_width))
+    coeffs = np.einsum("jn,mpnc->mpjc", VINV[-TOP:], full)
+    error = np.abs(coeffs).sum(axis=2) * (2 * half_width)[None, :, None]
+    return value, error + angular, angular
+
+
+def sweep(model, mus, gamma, tolerance):
+    """As :func:`kubo_sot.observables.spectral_sweep.sweep`, for an in-plane M; every mu
+    must be :func:`usable`."""
+    mus = np.asarray(mus, float)
+    geo = geometry(model)
+    # Clear of E_CONV: usable() leaves MARGIN widths below it.
+    room = 0.5 * (geo.e_conv - mus.max())
+    e_end = mus.max() + max(MARGIN * gamma, min(REGION_DISTANCE * np.ptp(mus), room))
+    pieces = []
+    for band in (0, 1):
+        if e_end > geo.minima[band]:
+            s_end = np.sqrt(e_end - geo.minima[band])
+            branch = ContourBranch(band, "sqrt", geo.minima[band], False, 0.0, s_end,
+                                   center=geo.centers[band])
+            edges = np.linspace(0.0, s_end, BRANCH_PANELS + 1)
+            pieces.append(Piece(branch, edges[:-1], edges[1:]))
+    s_lower = np.sqrt(e_end - geo.minima[0])
+
+    def lower_edge(cos, sin):  # D_-(e_end) seen from k_-*
+        return radius_from_minimum(model, 0, geo.centers[0], np.full(cos.shape, s_lower),
+                                   cos, sin)[0]
+
+    if e_end > geo.minima[1]:
+        s_upper = np.sqrt(e_end - geo.minima[1])
+        shell = Region((1,), geo.centers[1], lambda cos, sin: radius_from_minimum(
+            model, 1, geo.centers[1], np.full(cos.shape, s_upper), cos, sin)[0],
+            lambda cos, sin: exit_radius(model, geo.centers[1], e_end, cos, sin), False)
+    else:
+        shell = Region((1,), geo.centers[0], None, lower_edge, False)
+    tail = Region((0, 1), geo.centers[0], None, lower_edge, True)
+    edges = np.linspace(0.0, 1.0, REGION_PANELS + 1)
+    pieces += [Piece(shell, edges[:-1], edges[1:]), Piece(tail, edges[:-1], edges[1:])]
+
+    interpolation = _mu_interpolation(mus, e_end)
+
+    def evaluate(kind, lo, hi):
+        if isinstance(kind, Region):
+            return _region_values(model, kind, mus, gamma, lo, hi, interpolation)
+        return _branch_values(model, kind, mus, gamma, lo, hi)
+    return refine(pieces, evaluate, tolerance)
+
+
+def linear_responses(model, mus, gamma, rtol):
+    """LinearResponse at every mu (T = 0, constant Gamma) from one sweep; None for a mu the
+    sweep does not integrate (:func:`usable`) or whose tolerance it did not meet."""
+    mus = np.asarray(mus, float)
+    out = [None] * mus.size
+    use = np.flatnonzero(usable(model, mus, gamma))
+    if use.size < MIN_POINTS:
+        return out
+    exchange, magnetization = _r._exchange_and_magnetization(model)
+    tolerance = _r._tolerances(rtol, exchange, magnetization)
+    estimate, error, n_kpoints = sweep(model, mus[use], gamma, tolerance)
+    ok = np.all(error <= tolerance(estimate, np.abs(estimate)), axis=1)
+    bands = band_data_many(model, mus[use[ok]])
+    for i, est, err in zip(use[ok], estimate[ok], error[ok]):
+        result = KSpaceIntegral(est, err, True, n_kpoints, np.abs(est))
+        response = _r._assemble(model, result, exchange, magnetization, float(mus[i]), gamma,
+                                0.0, rtol, "eigenbasis", bands.pop(0))
+        response.provenance.update(engine="spectral_sweep", points_sharing_kpoints=use.size)
+        out[i] = response
+    return out
