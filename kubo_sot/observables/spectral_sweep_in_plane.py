@@ -35,7 +35,7 @@ from ..integrate.quadrature import _rule
 from ..models.quartic import real_roots
 from ..models.rashba import RashbaFerromagnet
 from . import response as _r
-from .bands import band_data_many
+from .bands import _band_data, band_data
 from .response import N_COMPONENTS
 from .spectral_sweep import (MARGIN, MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
                              _kernels, packed_pole_coefficients, panel_integrals, refine)
@@ -43,7 +43,7 @@ from ..integrate.kspace import KSpaceIntegral
 
 FIRST_RAYS = 16  # rays of the first angular trapezoid rule of every piece
 BRANCH_PANELS = 4  # initial s-panels of a band's branch
-REGION_PANELS = 4  # initial radial panels of the per-mu regions
+REGION_PANELS = 2  # initial radial panels of the per-mu regions
 NEWTON_STEPS = 40
 # The per-mu regions start this fraction of the range of mu above the largest mu (or
 # MARGIN widths, if more): their integrals are then smooth functions of mu, interpolated
@@ -90,12 +90,19 @@ def applies(model, route):
     return (model.magnetization[2] == 0.0 and a > 0 and j > 0 and a * a < 2 * c * j)
 
 
+# Fermi energies stay this fraction of E_CONV - E_-* below E_CONV: closer, the contours of
+# the lower band bend towards the Dirac point and the per-mu regions shrink to a few
+# widths, and the sweep cost more than a k-mesh per energy (a campaign point 10x more).
+CLEARANCE = 0.2
+
+
 def usable(model, mus, gamma):
-    """The Fermi energies the sweep integrates: the band's region stays convex up to
-    mu + MARGIN Gamma, and the lower band has states at mu."""
+    """The Fermi energies the sweep integrates: the lower band has states at mu, and mu +
+    MARGIN Gamma stays below E_CONV by CLEARANCE of the lower band's convex range."""
     geo = geometry(model)
     mus = np.asarray(mus, float)
-    return (mus + MARGIN * gamma < geo.e_conv) & (mus > geo.minima[0])
+    top = geo.e_conv - CLEARANCE * (geo.e_conv - geo.minima[0])
+    return (mus + MARGIN * gamma < top) & (mus > geo.minima[0])
 
 
 def _field(model, kx, ky):
@@ -170,18 +177,46 @@ def exit_radius(model, center, e, cos, sin):
     return out
 
 
-def _rays(geo, n):
-    """Nested, mirror-symmetric trapezoid rays theta_u + 2 pi j / n."""
-    theta = np.arctan2(geo.u[1], geo.u[0]) + 2 * np.pi * np.arange(n) / n
-    return np.cos(theta), np.sin(theta)
+def _rays(geo, n, q=0.0):
+    """Nested, mirror-symmetric trapezoid rays in theta = theta_u + psi(tau), tau = 2 pi j
+    / n, and their weights d theta (cos, sin, weight; broadcast with q[..., None]).
+
+    The integrands are singular at the Dirac point k_D, which a contour of radius R around
+    a center at distance D from it sees at |Im theta| ~ log(D / R): the plain rule
+    (q = 0) converges like (R / D)^n.  The circle automorphism e^(i psi) = (e^(i tau) + q)
+    / (1 + q e^(i tau)) crowds the rays towards k_D and moves that singularity out to
+    rho' = (rho - q) / (1 - q rho), rho = D / R, at the price of a pole of d psi / d tau at
+    1 / q: q = rho - sqrt(rho^2 - 1) balances the two at rho' = rho + sqrt(rho^2 - 1)
+    (:func:`crowding`), e.g. 1.37 instead of 1.05."""
+    q = np.asarray(q, float)[..., None]
+    tau = 2 * np.pi * np.arange(n) / n
+    z = np.exp(1j * tau)
+    w = (z + q) / (1 + q * z)
+    jacobian = (1 - q * q) / (1 + 2 * q * np.cos(tau) + q * q)
+    cu, su = geo.u
+    return (cu * w.real - su * w.imag, su * w.real + cu * w.imag,
+            jacobian * (2 * np.pi / n))
 
 
-def _halves(f, n_rays, axis):
-    """Trapezoid sums over the ray axis with n and n / 2 rays (every second one)."""
-    f = np.moveaxis(f, axis, 0)
-    full = f.sum(axis=0) * (2 * np.pi / n_rays)
-    half = f[::2].sum(axis=0) * (4 * np.pi / n_rays)
-    return full, half
+def crowding(model, band, s):
+    """q of :func:`_rays` for the contour of ``band`` at s = sqrt(eps - E_n*): rho =
+    |k_D - k_n*| / R with R its radius towards the Dirac point (0 where rho <= 1)."""
+    geo = geometry(model)
+    s = np.asarray(s, float)
+    distance = model.exchange / model.alpha + (1.0 if band == 0 else -1.0) * np.hypot(
+        *geo.centers[band])
+    ones = np.ones_like(s)
+    radius, _ = radius_from_minimum(model, band, geo.centers[band], s, geo.u[0] * ones,
+                                    geo.u[1] * ones)
+    rho = distance / np.maximum(radius, 1e-300)
+    return np.where(rho > 1, rho - np.sqrt(np.maximum(rho * rho - 1, 0.0)), 0.0)
+
+
+def _halves(f, weights, axis):
+    """Sums over the ray axis with all n rays and with every second one (weights doubled),
+    ``weights`` broadcasting against f with the ray axis at ``axis``."""
+    f = np.moveaxis(f * weights, axis, 0)
+    return f.sum(axis=0), 2 * f[::2].sum(axis=0)
 
 
 @dataclass
@@ -203,24 +238,24 @@ class Region:
     inner: object  # callable (cos, sin) -> radii, or None for 0
     outer: object
     tail: bool
+    crowding: float = 0.0  # q of _rays
     n_rays: int = FIRST_RAYS
 
 
 def _branch_values(model, branch, mus, gamma, lo, hi):
     n = branch.n_rays
-    cos, sin = _rays(geometry(model), n)
     s = (0.5 * (lo + hi)[:, None] + 0.5 * (hi - lo)[:, None] * X_GL)  # (panel, node)
-    shape = s.shape + (n,)
+    cos, sin, weights = _rays(geometry(model), n, crowding(model, branch.band, s))
+    shape = cos.shape  # (panel, node, ray)
     s_all = np.broadcast_to(s[..., None], shape).ravel()
-    cos_all = np.broadcast_to(cos, shape).ravel()
-    sin_all = np.broadcast_to(sin, shape).ravel()
-    r, slope = radius_from_minimum(model, branch.band, branch.center, s_all, cos_all, sin_all)
-    kx = branch.center[0] + r * cos_all
-    ky = branch.center[1] + r * sin_all
+    r, slope = radius_from_minimum(model, branch.band, branch.center, s_all, cos.ravel(),
+                                   sin.ravel())
+    kx = branch.center[0] + r * cos.ravel()
+    ky = branch.center[1] + r * sin.ravel()
     _, co = packed_pole_coefficients(model, kx, ky, gamma)
     density = co[..., branch.band] * (2 * s_all / np.abs(slope))[:, None, None]
     density = density.reshape(shape + (3, N_COMPONENTS)) / (2 * np.pi) ** 2
-    full, half = _halves(density, n, axis=2)
+    full, half = _halves(density, weights[..., None, None], axis=2)
     eps = branch.origin + s * s
     value, error = panel_integrals(branch, mus, gamma, lo, hi, eps,
                                    np.concatenate([full, full - half], axis=-1))
@@ -265,7 +300,7 @@ def _region_values(model, region, mus, gamma, lo, hi, interpolation=(None, None)
                 np.broadcast_to(error.max(axis=0) + top, shape),
                 np.broadcast_to(angular.max(axis=0), shape))
     n = region.n_rays
-    cos, sin = _rays(geometry(model), n)
+    cos, sin, weights = _rays(geometry(model), n, region.crowding)
     outer = region.outer(cos, sin)
     inner = np.zeros(n) if region.inner is None else region.inner(cos, sin)
     half_width = 0.5 * (hi - lo)
@@ -287,7 +322,7 @@ def _region_values(model, region, mus, gamma, lo, hi, interpolation=(None, None)
     f = (np.einsum("mpnb,pbcn->mpc", g.real, co.real, optimize=True)
          - np.einsum("mpnb,pbcn->mpc", g.imag, co.imag, optimize=True))
     f = f.reshape((mus.size,) + shape + (N_COMPONENTS,))
-    full, half = _halves(f, n, axis=3)  # (mu, panel, node, 26)
+    full, half = _halves(f, weights[:, None], axis=3)  # (mu, panel, node, 26)
     value = np.einsum("mpnc,n,p->mpc", full, W_GL, half_width)
     angular = np.abs(value - np.einsum("mpnc,n,p->mpc", half, W_GL, half_width))
     coeffs = np.einsum("jn,mpnc->mpjc", VINV[-TOP:], full)
@@ -321,10 +356,13 @@ def sweep(model, mus, gamma, tolerance):
         s_upper = np.sqrt(e_end - geo.minima[1])
         shell = Region((1,), geo.centers[1], lambda cos, sin: radius_from_minimum(
             model, 1, geo.centers[1], np.full(cos.shape, s_upper), cos, sin)[0],
-            lambda cos, sin: exit_radius(model, geo.centers[1], e_end, cos, sin), False)
+            lambda cos, sin: exit_radius(model, geo.centers[1], e_end, cos, sin), False,
+            float(crowding(model, 1, s_upper)))
     else:
-        shell = Region((1,), geo.centers[0], None, lower_edge, False)
-    tail = Region((0, 1), geo.centers[0], None, lower_edge, True)
+        shell = Region((1,), geo.centers[0], None, lower_edge, False,
+                       float(crowding(model, 0, s_lower)))
+    tail = Region((0, 1), geo.centers[0], None, lower_edge, True,
+                  float(crowding(model, 0, s_lower)))
     edges = np.linspace(0.0, 1.0, REGION_PANELS + 1)
     pieces += [Piece(shell, edges[:-1], edges[1:]), Piece(tail, edges[:-1], edges[1:])]
 
@@ -335,6 +373,65 @@ def sweep(model, mus, gamma, tolerance):
             return _region_values(model, kind, mus, gamma, lo, hi, interpolation)
         return _branch_values(model, kind, mus, gamma, lo, hi)
     return refine(pieces, evaluate, tolerance)
+
+
+# Band data: rays from the band minima, doubled from BAND_DATA_RAYS until two rules agree
+# to BAND_DATA_ACCURACY (relative); energies that do not converge go to bands.band_data.
+BAND_DATA_RAYS = 16
+BAND_DATA_MAX_RAYS = 1024
+BAND_DATA_ACCURACY = 1e-13
+
+
+def band_data_from_minima(model, mus):
+    """BandData at every mu, as :func:`kubo_sot.observables.bands.band_data` defines them,
+    from the contours seen from the band minima k_n* (star-shaped there, so one trapezoid
+    rule in theta serves all mu): the occupation (2 pi)^-2 Int dtheta r^2 / 2 and, for a
+    contour around k = 0, the mean outer radius (2 pi)^-1 Int dphi |K| = (2 pi)^-1 Int
+    dtheta (K x K') / |K| with K = k_n* + r e, K' = r' e + r e_perp and r' = -r (grad E .
+    e_perp) / (grad E . e).  A contour that does not enclose k = 0 (mu between E_n* and
+    E_n(0) = -+J), the lower band at or above E_CONV (no longer star-shaped) and a rule
+    that does not converge fall back to band_data."""
+    geo = geometry(model)
+    mus = np.asarray(mus, float)
+    c, a = model._kinetic, model.alpha
+    areas = np.zeros((2, mus.size))
+    radii = np.zeros((2, mus.size))
+    fallback = np.zeros(mus.size, bool)
+    for band, (center, bottom, at_origin) in enumerate(zip(
+            geo.centers, geo.minima, (-model.exchange, model.exchange))):
+        filled = mus > bottom
+        inside = mus > at_origin if band == 1 else (mus > at_origin) & (mus < geo.e_conv)
+        fallback |= filled & ~inside
+        use = filled & inside
+        if not use.any():
+            continue
+        s = np.sqrt(mus[use] - bottom)[:, None]
+        n, previous = BAND_DATA_RAYS, None
+        while n <= BAND_DATA_MAX_RAYS:
+            cos, sin, weights = _rays(geo, n, crowding(model, band, s[:, 0]))
+            r, slope = radius_from_minimum(model, band, center, np.broadcast_to(s, cos.shape),
+                                           cos, sin)
+            kx, ky = center[0] + r * cos, center[1] + r * sin
+            bx, by = _field(model, kx, ky)
+            norm = np.hypot(bx, by)
+            sign = 1.0 if band == 1 else -1.0
+            # grad E = 2 c k +- alpha R^T b / |b|, R^T (x, y) = (-y, x)
+            gx = 2 * c * kx - sign * a * by / norm
+            gy = 2 * c * ky + sign * a * bx / norm
+            dr = -r * (-gx * sin + gy * cos) / (gx * cos + gy * sin)
+            tx, ty = dr * cos - r * sin, dr * sin + r * cos  # K'
+            current = np.stack([0.5 * r * r, (kx * ty - ky * tx) / np.hypot(kx, ky)])
+            current = (current * weights).sum(axis=-1)
+            if previous is not None and np.all(
+                    np.abs(current - previous) <= BAND_DATA_ACCURACY * np.abs(current)):
+                break
+            previous, n = current, 2 * n
+        else:
+            fallback[use] = True
+            continue
+        areas[band, use], radii[band, use] = current[0], current[1] / (2 * np.pi)
+    return [band_data(model, float(mu)) if back else _band_data(model, areas[:, i], radii[:, i])
+            for i, (mu, back) in enumerate(zip(mus, fallback))]
 
 
 def linear_responses(model, mus, gamma, rtol):
@@ -349,7 +446,7 @@ def linear_responses(model, mus, gamma, rtol):
     tolerance = _r._tolerances(rtol, exchange, magnetization)
     estimate, error, n_kpoints = sweep(model, mus[use], gamma, tolerance)
     ok = np.all(error <= tolerance(estimate, np.abs(estimate)), axis=1)
-    bands = band_data_many(model, mus[use[ok]])
+    bands = band_data_from_minima(model, mus[use[ok]])
     for i, est, err in zip(use[ok], estimate[ok], error[ok]):
         result = KSpaceIntegral(est, err, True, n_kpoints, np.abs(est))
         response = _r._assemble(model, result, exchange, magnetization, float(mus[i]), gamma,
