@@ -206,7 +206,7 @@ def main(argv=None):
             if args.json:
                 print(json.dumps(a.to_dict(), indent=1))
             else:
-                print(f"theta [rad]   rho_EE [h/e^2]     error        rho/rho(pi/2)")
+                print("theta [rad]   rho_EE [h/e^2]     error        rho/rho(pi/2)")
                 for t, v, e, law in zip(a.angles, a.rho_ee, a.rho_ee_error, a.angular_law):
                     print(f"{t:10.6f}  {v:14.8e}  {e:10.2e}  {law:14.10f}")
                 print(f"AMR ratio = {a.ratio:.8e} +/- {a.ratio_error:.1e}")

@@ -24,7 +24,7 @@ def _switch_splitting(kt):
 def _reference(e1, e2, kt):
     """(surface_ra, surface_rr, sea) for [n, m] = [0, 1] by mpmath quadrature."""
     mpmath.mp.dps = 30
-    mu, g = mpmath.mpf(MU), mpmath.mpf(GAMMA)
+    mu = mpmath.mpf(MU)
     z1, z2 = mpmath.mpc(e1, -GAMMA), mpmath.mpc(e2, -GAMMA)
 
     def gr(z, x):

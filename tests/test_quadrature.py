@@ -15,7 +15,7 @@ that none does.)
 
 import numpy as np
 import pytest
-from conftest import PARAMETER_POINTS, point_ids
+from conftest import PARAMETER_POINTS
 
 import kubo_sot
 from kubo_sot.integrate import kspace, quadrature

@@ -8,11 +8,8 @@ the measured value.  Tolerances are set from the order of the terms each formula
 
 from dataclasses import dataclass
 
-import numpy as np
-
 import kubo_sot
 
-from . import formulas as F
 
 SAFETY = 3.0
 TOLERANCE_REASONS = {

@@ -7,8 +7,8 @@ compares the two.  Same two-band algebra as :mod:`kubo_sot.kernels.kubo_bastin_n
 with X_nm = B_nm V_mn real on the diagonal (d_0, d_1) and X_10 = conj X_01 = conj x,
 d = E_1 - E_0, the partial fractions of :mod:`kubo_sot.kernels.pole_expansion` become
 
-    c1_a = -(ra_00 + ra_10) + conj(ra_00 + ra_01),   -(ra_01 + ra_11) + conj(ra_10 + ra_11)
-           ra_nn = d_n / (-2 i Gamma), ra_01 = x / (d - 2 i Gamma), ra_10 = conj x / (-d - 2 i Gamma)
+    c1_a = (-(ra_00 + ra_10) + conj(ra_00 + ra_01), -(ra_01 + ra_11) + conj(ra_10 + ra_11)),
+    ra_nn = d_n / (-2 i Gamma), ra_01 = x / (d - 2 i Gamma), ra_10 = conj x / (-d - 2 i Gamma)
     c1_b = (-2 Re x / d, 2 Re x / d),   c2_b = (d_0, d_1)
     c1_sea = (2 i Im x / d) (1, 1),    cL_sea = (4 i Im x / d^2) (-1, 1)
 

@@ -20,7 +20,7 @@ sea's logarithms cancel between the bands only at equal k), through k = K / t.
 Scope: the continuum RashbaFerromagnet with M along +-z (one ray and the tensors' rotation,
 :func:`kubo_sot.integrate.kspace.rotation_average`), J > 0, one constant Gamma, T = 0;
 :func:`kubo_sot.linear_response` uses it for arrays of at least MIN_POINTS Fermi energies.
-In-plane M (densities at fixed eps from contour integrals) and T > 0 are not done.
+In-plane M: :mod:`kubo_sot.observables.spectral_sweep_in_plane`.  T > 0 is not done.
 
 Error estimate: per panel and mu, the part of the product integral carried by the two
 highest Legendre coefficients of rho, in absolute value (the null rule of

@@ -13,33 +13,39 @@ once, and with k = k_n* + r (cos theta, sin theta)
 
 whose density in s (the theta-integral) is smooth: a 2D band minimum gives a step in
 the density of states, analytic in s = sqrt(eps - E_n*).  The theta-integral is the
-periodic trapezoid rule on nested rays (theta_u + 2 pi j / N, mirror-symmetric); the
+periodic trapezoid rule on nested, mirror-symmetric rays, crowded towards the Dirac point
+(where the coefficients are singular) by a circle automorphism (:func:`_rays`); the
 difference to N / 2 rays, carried through the product integration, is its error
-estimate, and the rays double until it is small.  The rest is integrated per mu, where
-every band is MARGIN widths above the largest mu (smooth kernels):
+estimate, and a piece's rays double while that dominates its error.  The rest is
+integrated per mu, where every band lies MARGIN widths or the range of mu
+(REGION_DISTANCE) above the largest mu, so that the kernels are smooth there and the
+integrals are interpolated in mu from Chebyshev nodes (:func:`_mu_interpolation`):
 
 - band + over D_-(e_end) \\ D_+(e_end), on rays from k_+* (from k_-* when D_+ is empty);
 - both bands together beyond D_-(e_end) (the pole expansion's coefficients cancel between
   the bands only at equal k; the Dirac point lies there), on rays from k_-*, r = R / t.
 
+The band data (occupations, mean Fermi radii) come from the same rays
+(:func:`band_data_from_minima`).
+
 Scope: continuum RashbaFerromagnet, M_z = 0, alpha^2 < 2 c J, J > 0, one constant Gamma,
-T = 0, and Fermi energies with mu + MARGIN Gamma below E_CONV; the others fall back to a
-k-mesh each.  Strong Rashba (the upper band's minimum is the Dirac cone) is not done.
+T = 0, and Fermi energies with mu + MARGIN Gamma a CLEARANCE below E_CONV (:func:`usable`);
+the others fall back to a k-mesh each.  Strong Rashba (the upper band's minimum is the
+Dirac cone, the lower band a Mexican hat broken by M) and tilted M are not done.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..integrate.quadrature import _rule
+from ..integrate.kspace import KSpaceIntegral
 from ..models.quartic import real_roots
 from ..models.rashba import RashbaFerromagnet
 from . import response as _r
 from .bands import _band_data, band_data
 from .response import N_COMPONENTS
-from .spectral_sweep import (MARGIN, MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
+from .spectral_sweep import (MARGIN, MIN_POINTS, VINV, W_GL, X_GL, Branch, Piece,
                              _kernels, packed_pole_coefficients, panel_integrals, refine)
-from ..integrate.kspace import KSpaceIntegral
 
 FIRST_RAYS = 16  # rays of the first angular trapezoid rule of every piece
 BRANCH_PANELS = 4  # initial s-panels of a band's branch
