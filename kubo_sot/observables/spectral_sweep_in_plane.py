@@ -34,17 +34,19 @@ the others fall back to a k-mesh each.  Strong Rashba (the upper band's minimum 
 Dirac cone, the lower band a Mexican hat broken by M) and tilted M are not done.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ConvergenceWarning
 from ..integrate.kspace import KSpaceIntegral
 from ..models.quartic import real_roots
 from ..models.rashba import RashbaFerromagnet
 from . import response as _r
 from .bands import _band_data, band_data
 from .response import N_COMPONENTS
-from .spectral_sweep import (MARGIN, MIN_POINTS, VINV, W_GL, X_GL, Branch, Piece,
+from .spectral_sweep import (MARGIN, MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
                              _kernels, packed_pole_coefficients, panel_integrals, refine)
 
 FIRST_RAYS = 16  # rays of the first angular trapezoid rule of every piece
@@ -59,6 +61,8 @@ REGION_DISTANCE = 1.0
 # the distance of their singularities; the two highest Chebyshev coefficients check it).
 CHEBYSHEV_ACCURACY = 1e-15
 TOP = 2
+# Largest (k-points x mu or basis) per evaluation: ~30 MB arrays of 26 components.
+CHUNK = 2**17
 
 
 @dataclass(frozen=True)
@@ -373,11 +377,19 @@ def sweep(model, mus, gamma, tolerance):
     pieces += [Piece(shell, edges[:-1], edges[1:]), Piece(tail, edges[:-1], edges[1:])]
 
     interpolation = _mu_interpolation(mus, e_end)
+    n_mu = interpolation[0].size
 
     def evaluate(kind, lo, hi):
+        # Chunks of panels keep the arrays (k-points x mu x components) bounded.
         if isinstance(kind, Region):
-            return _region_values(model, kind, mus, gamma, lo, hi, interpolation)
-        return _branch_values(model, kind, mus, gamma, lo, hi)
+            size = max(CHUNK // (ORDER * kind.n_rays * n_mu), 1)
+            parts = [_region_values(model, kind, mus, gamma, lo[i:i + size], hi[i:i + size],
+                                    interpolation) for i in range(0, lo.size, size)]
+        else:
+            size = max(CHUNK // (ORDER * kind.n_rays * 3), 1)
+            parts = [_branch_values(model, kind, mus, gamma, lo[i:i + size], hi[i:i + size])
+                     for i in range(0, lo.size, size)]
+        return tuple(np.concatenate(p, axis=1) for p in zip(*parts))
     return refine(pieces, evaluate, tolerance)
 
 
@@ -450,7 +462,12 @@ def linear_responses(model, mus, gamma, rtol):
         return out
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
-    estimate, error, n_kpoints = sweep(model, mus[use], gamma, tolerance)
+    try:
+        estimate, error, n_kpoints = sweep(model, mus[use], gamma, tolerance)
+    except RuntimeError as exc:  # a ray's root not found: every energy on its own k-mesh
+        warnings.warn(f"in-plane spectral sweep abandoned ({exc}); the {use.size} Fermi "
+                      "energies are integrated one by one", ConvergenceWarning, stacklevel=3)
+        return out
     ok = np.all(error <= tolerance(estimate, np.abs(estimate)), axis=1)
     bands = band_data_from_minima(model, mus[use[ok]])
     for i, est, err in zip(use[ok], estimate[ok], error[ok]):
