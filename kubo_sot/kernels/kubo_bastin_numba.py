@@ -226,40 +226,71 @@ def _pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m, log_difference)
 
 
 @_compiled
-def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma,
-                     thermal_energy, out):
-    """Fill ``out`` (26,) with the packed integrand at one k-point.
+def _band_elements(qx, qy, kinetic, alpha, exchange, mx, my, mz):
+    """eps and |b| (the bands are eps -+ |b|) and the eigenbasis elements at one k-point:
+    ``spin`` = (s_x,
+    s_y, s_z, e_x, e_y, e_z), ``vel`` = (vx0, vx1, vy0, vy1, vx_10, vy_10).
 
-    Two-band structure used instead of general matrix products (same algebra as the
-    reference, other rounding).  With u the lower eigenvector and v = (-conj u1, conj u0):
-    <u|s|u> = -<v|s|v> = s (real; 2 Re(conj u0 u1), 2 Im(conj u0 u1), |u0|^2 - |u1|^2) and
-    <u|s|v> = e = (conj u0^2 - conj u1^2, -i (conj u0^2 + conj u1^2), -2 conj u0 conj u1).
-    For Hermitian B and V, P_nm = B_nm V_mn is real on the diagonal (d_n) and
-    P_10 = conj P_01, so with the energy weights w
-        Re sum_nm P_nm w_nm = d_0 Re w_00 + d_1 Re w_11 + Re(P_01 (w_01 + conj w_10)),
-    and w_01 + conj w_10 is 2 w_01 (RA), 2 Re rr (RR) and 2i Im sea_01 (sea).
+    With u the lower eigenvector and v = (-conj u1, conj u0): <u|s|u> = -<v|s|v> = s (real;
+    2 Re(conj u0 u1), 2 Im(conj u0 u1), |u0|^2 - |u1|^2) and <u|s|v> = e = (conj u0^2 -
+    conj u1^2, -i (conj u0^2 + conj u1^2), -2 conj u0 conj u1).  hbar v_x = 2 c k_x -
+    alpha s_y, hbar v_y = 2 c k_y + alpha s_x: the s_0 part is exactly diagonal; diagonal
+    elements (lower, upper) and <v|V|u> = conj <u|V|v>.
     """
     eps, bx, by, bz = _hamiltonian(qx, qy, kinetic, alpha, exchange, mx, my, mz)
     norm = math.sqrt(bx * bx + by * by + bz * bz)
-    e0 = eps - norm
-    e1 = eps + norm
     u0, u1 = _lower_eigenvector(bx, by, bz)
     c0 = u0.conjugate()
     c1 = u1.conjugate()
     cross = c0 * u1
-    # Spin elements: diagonal (lower band; the upper one is minus it) and <u|s_a|v>.
     s_x, s_y, s_z = 2.0 * cross.real, 2.0 * cross.imag, abs(u0) ** 2 - abs(u1) ** 2
     c0c0 = c0 * c0
     c1c1 = c1 * c1
     e_x = c0c0 - c1c1
     e_y = -1j * (c0c0 + c1c1)
     e_z = -2.0 * c0 * c1
-    # hbar v_x = 2 c k_x - alpha s_y, hbar v_y = 2 c k_y + alpha s_x: the s_0 part is
-    # exactly diagonal.  Diagonal elements (lower, upper) and <v|V|u> = conj <u|V|v>.
-    vx0, vx1 = 2.0 * kinetic * qx - alpha * s_y, 2.0 * kinetic * qx + alpha * s_y
-    vy0, vy1 = 2.0 * kinetic * qy + alpha * s_x, 2.0 * kinetic * qy - alpha * s_x
-    vx_10 = (-alpha * e_y).conjugate()
-    vy_10 = (alpha * e_x).conjugate()
+    vel = (2.0 * kinetic * qx - alpha * s_y, 2.0 * kinetic * qx + alpha * s_y,
+           2.0 * kinetic * qy + alpha * s_x, 2.0 * kinetic * qy - alpha * s_x,
+           (-alpha * e_y).conjugate(), (alpha * e_x).conjugate())
+    return eps, norm, (s_x, s_y, s_z, e_x, e_y, e_z), vel
+
+
+@_compiled
+def _operator_products(k, j, alpha, spin, vel):
+    """(X_00, X_11, X_01) of X_nm = B_nm V_mn for B_k of (-v_x, -v_y, s_x, s_y, s_z) and
+    the velocity V_j (elements of :func:`_band_elements`); X_10 = conj X_01."""
+    s_x, s_y, s_z, e_x, e_y, e_z = spin
+    vx0, vx1, vy0, vy1, vx_10, vy_10 = vel
+    if k == 0:
+        b0, b1, b01 = -vx0, -vx1, alpha * e_y
+    elif k == 1:
+        b0, b1, b01 = -vy0, -vy1, -alpha * e_x
+    elif k == 2:
+        b0, b1, b01 = s_x, -s_x, e_x
+    elif k == 3:
+        b0, b1, b01 = s_y, -s_y, e_y
+    else:
+        b0, b1, b01 = s_z, -s_z, e_z
+    if j == 0:
+        return b0 * vx0, b1 * vx1, b01 * vx_10
+    return b0 * vy0, b1 * vy1, b01 * vy_10
+
+
+@_compiled
+def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy, gamma,
+                     thermal_energy, out):
+    """Fill ``out`` (26,) with the packed integrand at one k-point.
+
+    Two-band structure used instead of general matrix products (same algebra as the
+    reference, other rounding; elements from :func:`_band_elements`).  For Hermitian B and
+    V, P_nm = B_nm V_mn is real on the diagonal (d_n) and P_10 = conj P_01, so with the
+    energy weights w
+        Re sum_nm P_nm w_nm = d_0 Re w_00 + d_1 Re w_11 + Re(P_01 (w_01 + conj w_10)),
+    and w_01 + conj w_10 is 2 w_01 (RA), 2 Re rr (RR) and 2i Im sea_01 (sea).
+    """
+    eps, norm, spin, vel = _band_elements(qx, qy, kinetic, alpha, exchange, mx, my, mz)
+    e0 = eps - norm
+    e1 = eps + norm
 
     z0 = complex(e0, -gamma)
     z1 = complex(e1, -gamma)
@@ -287,22 +318,8 @@ def _integrand_point(qx, qy, kinetic, alpha, exchange, mx, my, mz, fermi_energy,
     sea_off = 2.0 * sea_01.imag
 
     for k in range(5):
-        # B_k: diagonal (b0, b1) and <u|B_k|v> = b01 for B = (-v_x, -v_y, s_x, s_y, s_z).
-        if k == 0:
-            b0, b1, b01 = -vx0, -vx1, alpha * e_y
-        elif k == 1:
-            b0, b1, b01 = -vy0, -vy1, -alpha * e_x
-        elif k == 2:
-            b0, b1, b01 = s_x, -s_x, e_x
-        elif k == 3:
-            b0, b1, b01 = s_y, -s_y, e_y
-        else:
-            b0, b1, b01 = s_z, -s_z, e_z
         for j in range(2):
-            if j == 0:
-                d0, d1, off = b0 * vx0, b1 * vx1, b01 * vx_10
-            else:
-                d0, d1, off = b0 * vy0, b1 * vy1, b01 * vy_10
+            d0, d1, off = _operator_products(k, j, alpha, spin, vel)
             total_a = -(d0 * ra_00 + d1 * ra_11 + (off * ra_off).real)
             total_b = d0 * rr_00 + d1 * rr_11 + off.real * rr_off
             total_sea = off.imag * sea_off  # -Re(off * 2i Im sea_01)

@@ -17,7 +17,7 @@ per band (lower, upper), packed as ``response._pack``.
 
 import numpy as np
 
-from .kubo_bastin_numba import AVAILABLE, _compiled, _hamiltonian, _lower_eigenvector
+from .kubo_bastin_numba import AVAILABLE, _band_elements, _compiled, _operator_products
 
 N_COMPONENTS = 26
 
@@ -25,42 +25,15 @@ N_COMPONENTS = 26
 @_compiled
 def _coefficients_loop(kx, ky, kinetic, alpha, exchange, mx, my, mz, gamma, energies, out):
     for i in range(kx.shape[0]):
-        eps, bx, by, bz = _hamiltonian(kx[i], ky[i], kinetic, alpha, exchange, mx, my, mz)
-        norm = np.sqrt(bx * bx + by * by + bz * bz)
+        eps, norm, spin, vel = _band_elements(kx[i], ky[i], kinetic, alpha, exchange, mx, my,
+                                              mz)
         energies[i, 0] = eps - norm
         energies[i, 1] = eps + norm
-        d = 2.0 * norm
-        u0, u1 = _lower_eigenvector(bx, by, bz)
-        c0 = u0.conjugate()
-        c1 = u1.conjugate()
-        cross = c0 * u1
-        s_x, s_y, s_z = 2.0 * cross.real, 2.0 * cross.imag, abs(u0) ** 2 - abs(u1) ** 2
-        c0c0 = c0 * c0
-        c1c1 = c1 * c1
-        e_x = c0c0 - c1c1
-        e_y = -1j * (c0c0 + c1c1)
-        e_z = -2.0 * c0 * c1
-        vx0, vx1 = 2.0 * kinetic * kx[i] - alpha * s_y, 2.0 * kinetic * kx[i] + alpha * s_y
-        vy0, vy1 = 2.0 * kinetic * ky[i] + alpha * s_x, 2.0 * kinetic * ky[i] - alpha * s_x
-        vx_10 = (-alpha * e_y).conjugate()
-        vy_10 = (alpha * e_x).conjugate()
+        d = 2.0 * norm  # E_1 - E_0 without the cancellation of eps
         two_i_gamma = 2j * gamma
         for k in range(5):
-            if k == 0:
-                b0, b1, b01 = -vx0, -vx1, alpha * e_y
-            elif k == 1:
-                b0, b1, b01 = -vy0, -vy1, -alpha * e_x
-            elif k == 2:
-                b0, b1, b01 = s_x, -s_x, e_x
-            elif k == 3:
-                b0, b1, b01 = s_y, -s_y, e_y
-            else:
-                b0, b1, b01 = s_z, -s_z, e_z
             for j in range(2):
-                if j == 0:
-                    d0, d1, x = b0 * vx0, b1 * vx1, b01 * vx_10
-                else:
-                    d0, d1, x = b0 * vy0, b1 * vy1, b01 * vy_10
+                d0, d1, x = _operator_products(k, j, alpha, spin, vel)
                 ra00 = d0 / (-two_i_gamma)
                 ra11 = d1 / (-two_i_gamma)
                 ra01 = x / (d - two_i_gamma)
