@@ -263,8 +263,7 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
 
         E_+-(k) = c k^2 +- |b(k)| = mu  <=>  (c k^2 - mu)^2 = |b|^2, the quartic
         c^2 k^4 - (2 c mu + alpha^2) k^2 + 2 alpha J p k + mu^2 - J^2 = 0 (roots polished
-        by Newton steps); the band is the lower one where c k^2 > mu.  ``fermi_energy``:
-        one mu, or one per ray (an array of the shape of phi).
+        by Newton steps); the band is the lower one where c k^2 > mu.
 
         Returns
         -------
@@ -274,13 +273,12 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
         """
         c, a, j = self._kinetic, self.alpha, self.exchange
         p = self._ray_projection(phi)
-        mu = np.broadcast_to(np.asarray(fermi_energy, float).ravel(), p.shape)
         ones = np.ones_like(p)
-        coefficients = np.stack([c * c * ones, 0 * ones, -(2 * c * mu + a * a),
-                                 2 * a * j * p, mu**2 - j * j], axis=1)
+        coefficients = np.stack([c * c * ones, 0 * ones, -(2 * c * fermi_energy + a * a) * ones,
+                                 2 * a * j * p, (fermi_energy**2 - j * j) * ones], axis=1)
         k = real_roots(coefficients)
         k = np.where(k >= 0, k, np.nan)
-        s = c * k * k - mu[:, None]
+        s = c * k * k - fermi_energy
         band = np.where(s > 0, 0, 1)
         norm = np.sqrt(a * a * k * k - 2 * a * j * p[:, None] * k + j * j)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -65,18 +65,9 @@ def _angular_rule(model, fermi_energy):
 
 def _exact_occupied_areas(model, fermi_energy, phi, weights):
     """Per band, the weighted sums over the rays phi of the occupied Int k dk and of the
-    outermost Fermi crossing (0 if none), from the model's closed-form crossings."""
-    areas, outers = _ray_occupations(model, fermi_energy, phi)
-    return areas @ weights, outers @ weights / (2 * np.pi)
-
-
-def _ray_occupations(model, fermi_energy, phi):
-    """Per band and ray (n_bands, n_rays): the occupied Int k dk and the outermost Fermi
-    crossing (0 if none), from the model's closed-form crossings; ``fermi_energy`` one mu
-    or one per ray.  The ray is cut at every crossing and each segment is occupied where
-    E_n < mu at its midpoint."""
+    outermost Fermi crossing (0 if none), from the model's closed-form crossings: the ray
+    is cut at every crossing and each segment is occupied where E_n < mu at its midpoint."""
     radii, band, _ = model.fermi_crossings(phi, fermi_energy)
-    mu = np.broadcast_to(np.asarray(fermi_energy, float).ravel(), np.shape(phi))[:, None]
     cos, sin = np.cos(phi)[:, None], np.sin(phi)[:, None]
     areas, outers = [], []
     for n in range(model.n_bands):
@@ -85,31 +76,12 @@ def _ray_occupations(model, fermi_energy, phi):
         lo, hi = ends[:, :-1], ends[:, 1:]
         mid = 0.5 * (lo + hi)
         energy = model.band_energies(np.nan_to_num(mid) * cos, np.nan_to_num(mid) * sin)[..., n]
-        occupied = np.isfinite(hi) & (energy < mu)
-        areas.append(np.sum(np.where(occupied, 0.5 * (hi**2 - lo**2), 0.0), axis=1))
-        outers.append(np.nan_to_num(np.nanmax(np.where(np.isfinite(r), r, -np.inf), axis=1),
-                                    neginf=0.0))
+        occupied = np.isfinite(hi) & (energy < fermi_energy)
+        areas.append(weights @ np.sum(np.where(occupied, 0.5 * (hi**2 - lo**2), 0.0), axis=1))
+        outer = np.nan_to_num(np.nanmax(np.where(np.isfinite(r), r, -np.inf), axis=1),
+                              neginf=0.0)
+        outers.append(weights @ outer / (2 * np.pi))
     return np.array(areas), np.array(outers)
-
-
-def band_data_many(model, fermi_energies):
-    """:func:`band_data` at every mu of ``fermi_energies``: the Fermi energies whose
-    angular rule is the periodic trapezoid rule (no ray tangent to a contour) in one
-    vectorized evaluation of the crossings, the others one by one.  Same numbers."""
-    mus = np.asarray(fermi_energies, float).ravel()
-    out = [None] * mus.size
-    if hasattr(model, "fermi_crossings") and not getattr(model, "isotropic", False) and (
-            hasattr(model, "tangent_directions")):
-        plain = [i for i, mu in enumerate(mus) if model.tangent_directions(mu).size == 0]
-        if plain:
-            phi, weights = _angular_rule(model, mus[plain[0]])
-            areas, outers = _ray_occupations(model, np.repeat(mus[plain], phi.size),
-                                             np.tile(phi, len(plain)))
-            areas = areas.reshape(model.n_bands, len(plain), phi.size) @ weights
-            outers = outers.reshape(model.n_bands, len(plain), phi.size) @ weights
-            for column, i in enumerate(plain):
-                out[i] = _band_data(model, areas[:, column], outers[:, column] / (2 * np.pi))
-    return [b if b is not None else band_data(model, float(mu)) for b, mu in zip(out, mus)]
 
 
 def _band_data(model, areas, outer):

@@ -13,7 +13,7 @@ once, and with k = k_n* + r (cos theta, sin theta)
 
 whose density in s (the theta-integral) is smooth: a 2D band minimum gives a step in
 the density of states, analytic in s = sqrt(eps - E_n*).  The theta-integral is the
-periodic trapezoid rule on nested, mirror-symmetric rays, crowded towards the Dirac point
+periodic trapezoid rule on mirror-symmetric rays, crowded towards the Dirac point
 (where the coefficients are singular) by a circle automorphism (:func:`_rays`); the
 difference to N / 2 rays, carried through the product integration, is its error
 estimate, and a piece's rays double while that dominates its error.  The rest is
@@ -188,8 +188,10 @@ def exit_radius(model, center, e, cos, sin):
 
 
 def _rays(geo, n, q=0.0):
-    """Nested, mirror-symmetric trapezoid rays in theta = theta_u + psi(tau), tau = 2 pi j
-    / n, and their weights d theta (cos, sin, weight; broadcast with q[..., None]).
+    """Mirror-symmetric trapezoid rays in theta = theta_u + psi(tau), tau = 2 pi (j + 1/2)
+    / n, and their weights d theta (cos, sin, weight; broadcast with q[..., None]).  Offset
+    by half a step, no ray points at the Dirac point (the per-mu region beyond D_- contains
+    it, where the bands' coefficients grow like 1 / |k - k_D|^2 and cancel to rounding).
 
     The integrands are singular at the Dirac point k_D, which a contour of radius R around
     a center at distance D from it sees at |Im theta| ~ log(D / R): the plain rule
@@ -199,7 +201,7 @@ def _rays(geo, n, q=0.0):
     1 / q: q = rho - sqrt(rho^2 - 1) balances the two at rho' = rho + sqrt(rho^2 - 1)
     (:func:`crowding`), e.g. 1.37 instead of 1.05."""
     q = np.asarray(q, float)[..., None]
-    tau = 2 * np.pi * np.arange(n) / n
+    tau = 2 * np.pi * (np.arange(n) + 0.5) / n
     z = np.exp(1j * tau)
     w = (z + q) / (1 + q * z)
     jacobian = (1 - q * q) / (1 + 2 * q * np.cos(tau) + q * q)
