@@ -46,13 +46,17 @@ from ..models.rashba import RashbaFerromagnet
 from . import response as _r
 from .bands import _band_data, band_data
 from .response import N_COMPONENTS
-from .spectral_sweep import (MARGIN, MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
+from .spectral_sweep import (MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
                              _kernels, packed_pole_coefficients, panel_integrals, refine)
 
 FIRST_RAYS = 16  # rays of the first angular trapezoid rule of every piece
 BRANCH_PANELS = 4  # initial s-panels of a band's branch
 REGION_PANELS = 2  # initial radial panels of the per-mu regions
 NEWTON_STEPS = 40
+# Gamma widths between the largest mu and the per-mu regions at least (the sweep along z
+# keeps 60; here the regions must also stay below E_CONV, and a larger margin would leave
+# fewer energies to the sweep, while the regions' radial panels and mu nodes adapt).
+MARGIN = 10.0
 # The per-mu regions start this fraction of the range of mu above the largest mu (or
 # MARGIN widths, if more): their integrals are then smooth functions of mu, interpolated
 # from few nodes, and smooth on their radial panels.
