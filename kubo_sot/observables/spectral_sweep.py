@@ -24,9 +24,10 @@ In-plane M: :mod:`kubo_sot.observables.spectral_sweep_in_plane`.  T > 0 is not d
 
 Error estimate: per panel and mu, the part of the product integral carried by the two
 highest Legendre coefficients of rho, in absolute value (the null rule of
-:mod:`kubo_sot.integrate.quadrature`, with the exact kernel instead of a bound), plus the
-rounding of the cancelling band contributions; panels are bisected until every mu meets
-its tolerance.  The outer region: the null rule of the integrand per t-panel.  The
+:mod:`kubo_sot.integrate.quadrature`, with the exact kernel instead of a bound), floored
+by the rounding of the cancelling band contributions (ERROR_FLOOR of the sum of the
+panels' |values|, which also floors the tolerances as Int |integrand| does the engine's);
+panels are bisected until every mu meets its tolerance (or MAX_ROUNDS, MAX_CELLS).  The outer region: the null rule of the integrand per t-panel.  The
 densities bend on the scale J where the bands come closest (k = 0), so the first panels
 are graded from there; a feature that no node sees escapes any null rule.
 """
@@ -62,12 +63,11 @@ TOP = 2
 # From this many Fermi energies on, one sweep costs less than integrating each on its own
 # k-mesh (a sweep ~4-12 ms, a point ~0.6 ms along z).
 MIN_POINTS = 8
-# Relative rounding of each panel's contribution (~500 ulp: the Legendre coefficients of
-# 12 nodes, the moments, the sum over the basis).
-ROUNDING = 1e-13
-# The same, relative to each tensor: at mu exactly on a band edge the sweep and the engine
-# differ by up to 5e-12 of the tensor's largest element, and the rounding term above does
-# not see it (no cancellation there).  The engine's tolerances stop at 1e-11 likewise.
+# Rounding of the sum over panels, relative to each tensor's largest magnitude (the sum of
+# its panels' |values|, the analogue of Int |integrand|, whose rounding floors the
+# engine's tolerances at 1e-11 likewise): where the bands' contributions cancel (far below
+# the bands) the sweep and the engine differed by 3e-12 of it, and at mu exactly on a band
+# edge by 5e-12 of the tensor.
 ERROR_FLOOR = 1e-11
 # Smallest initial panel at the k = 0 end of a branch, in units of J: without it, the
 # strong-Rashba point alpha = 0.3 eV nm, J = 0.005 eV erred 10x beyond its estimate.
@@ -310,7 +310,10 @@ def panel_integrals(branch, mus, gamma, lo, hi, eps, rho):
     mi, pi = np.nonzero(near)
     if mi.size:
         mom = _near_moments(branch, mid[pi], half[pi], mus[mi], gamma)
-        value[mi, pi] = np.real(np.einsum("qjb,qjbc->qc", mom, coeffs[pi], optimize=True))
+        for i in range(0, mi.size, NEAR_PAIRS):  # coeffs[pi] copies a panel's per pair
+            q, p = mi[i:i + NEAR_PAIRS], pi[i:i + NEAR_PAIRS]
+            value[q, p] = np.real(np.einsum("qjb,qjbc->qc", mom[i:i + NEAR_PAIRS], coeffs[p],
+                                            optimize=True))
         top[mi, pi] = mom[:, -TOP:, :]
     error = np.einsum("mpjb,pjbc->mpc", np.abs(top), np.abs(coeffs[:, -TOP:]), optimize=True)
     return value, error
@@ -348,12 +351,13 @@ class Piece:
 
 
 def sweep(model, mus, gamma, tolerance):
-    """Packed k-integrals (as KSpaceIntegral.estimate of linear_response) at every mu:
-    (estimate, error, n_kpoints), each of the first two (n_mu, 26); n_kpoints is the number
-    of k-points evaluated, shared by all mu.
+    """Packed k-integrals (as in linear_response) at every mu: a KSpaceIntegral whose
+    estimate, error and magnitude are stacks (n_mu, 26), converged is per mu (n_mu,) and
+    n_kpoints the k-points of the final panels, shared by all mu.
 
-    ``tolerance(estimate, magnitude)`` as for integrate_kspace, applied to the stack
-    (n_mu, 26) of results (response._tolerances accepts stacks).
+    ``tolerance(estimate, magnitude)`` as for integrate_kspace, applied to the stacks
+    (response._tolerances accepts them); the magnitude is the sum of the panels' |values|
+    (the analogue of Int |integrand|, whose rounding floors the tolerances).
     """
     mus = np.asarray(mus, float)
     e_end = mus.max() + MARGIN * gamma
@@ -365,20 +369,44 @@ def sweep(model, mus, gamma, tolerance):
     edges = np.linspace(0.0, 1.0, OUTER_PANELS + 1)
     pieces.append(Piece("outer", edges[:-1], edges[1:]))
 
-    def evaluate(kind, lo, hi):
+    def panels(kind, lo, hi):
         if kind == "outer":
             return _outer_integrals(model, k_end, mus, gamma, lo, hi) + (None,)
         return _branch_integrals(model, kind, mus, gamma, lo, hi) + (None,)
-    return refine(pieces, evaluate, tolerance)
+    return refine(pieces, in_chunks(panels, ORDER * (mus.size + 3)), tolerance)
+
+
+# (mu, panel) pairs of product integration contracted at once (their coefficients copied
+# per pair: ~30 kB each with 52 components).
+NEAR_PAIRS = 1024
+# Largest (k-points x (mu + basis)) per evaluation: arrays of ~30 MB with 26 components.
+CHUNK = 2**17
+
+
+def in_chunks(evaluate, per_panel):
+    """``evaluate(kind, lo, hi)`` over chunks of at most CHUNK / per_panel panels (at least
+    one), results joined along the panel axis; ``per_panel`` may be a function of kind."""
+    def chunked(kind, lo, hi):
+        cost = per_panel(kind) if callable(per_panel) else per_panel
+        size = max(CHUNK // cost, 1)
+        parts = [evaluate(kind, lo[i:i + size], hi[i:i + size])
+                 for i in range(0, lo.size, size)]
+        return tuple(None if p[0] is None else np.concatenate(p, axis=1) for p in zip(*parts))
+    return chunked
 
 
 # Largest number of rays of an angular trapezoid rule (kind.n_rays) that refine doubles.
 MAX_RAYS = 256
+# Largest (Fermi energies x panels) that refine keeps: the values, errors and angular
+# errors (each 26 per cell) stay below ~150 MB; energies then left above their tolerance
+# (e.g. many of them far below the bands, where the sea cancels between the bands) go to
+# their own k-meshes.
+MAX_CELLS = 2**18
 
 
 def refine(pieces, evaluate, tolerance):
-    """Bisect panels until every mu meets its tolerance, or MAX_ROUNDS: (estimate, error,
-    n_kpoints) as :func:`sweep` returns them.
+    """Bisect panels until every mu meets its tolerance, or MAX_ROUNDS, or MAX_CELLS: the
+    KSpaceIntegral of :func:`sweep`.
 
     ``evaluate(kind, lo, hi)`` -> (value, error, angular) of panels of one piece.  A piece
     whose flagged panels' errors come more from its angular rule than from the panels has
@@ -386,16 +414,19 @@ def refine(pieces, evaluate, tolerance):
     """
     for piece in pieces:
         piece.value, piece.error, piece.angular = evaluate(piece.kind, piece.lo, piece.hi)
+    n_mu = pieces[0].value.shape[0]
     for round_ in range(MAX_ROUNDS + 1):
         estimate = sum(p.value.sum(axis=1) for p in pieces)
+        magnitude = sum(np.abs(p.value).sum(axis=1) for p in pieces)
         # Rounding: the bands' contributions cancel (their coefficients grow like
-        # 1/(E_m - E_n)^2), so it scales with the sum of their magnitudes; floored.
-        error = np.maximum(sum(p.error.sum(axis=1) + ROUNDING * np.abs(p.value).sum(axis=1)
-                               for p in pieces), ERROR_FLOOR * group_scale(estimate))
-        tol = tolerance(estimate, np.abs(estimate))
-        if np.all(error <= tol) or round_ == MAX_ROUNDS:
-            break
+        # 1/(E_m - E_n)^2), so it scales with the sum of their magnitudes.
+        error = np.maximum(sum(p.error.sum(axis=1) for p in pieces),
+                           ERROR_FLOOR * group_scale(magnitude))
+        tol = tolerance(estimate, magnitude)
         n_panels = sum(p.lo.size for p in pieces)
+        if (np.all(error <= tol) or round_ == MAX_ROUNDS
+                or 2 * n_panels * n_mu > MAX_CELLS):
+            break
         scale = np.maximum(tol[:, None, :], 1e-300)
         for piece in pieces:
             scaled = np.max(piece.error / scale, axis=(0, 2))
@@ -422,7 +453,7 @@ def refine(pieces, evaluate, tolerance):
             if angular is not None:
                 piece.angular = np.concatenate([piece.angular[:, keep], angular], axis=1)
     n_kpoints = sum(p.lo.size * ORDER * getattr(p.kind, "n_rays", 1) for p in pieces)
-    return estimate, error, n_kpoints
+    return KSpaceIntegral(estimate, error, np.all(error <= tol, axis=1), n_kpoints, magnitude)
 
 
 def applies(model, route):
@@ -455,15 +486,15 @@ def linear_responses(model, mus, gamma, rtol):
     whose tolerance the sweep did not meet (the caller integrates it per point)."""
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
-    estimate, error, n_kpoints = sweep(model, mus, gamma, tolerance)
-    ok = np.all(error <= tolerance(estimate, np.abs(estimate)), axis=1)
+    swept = sweep(model, mus, gamma, tolerance)
     out = []
-    for mu, est, err, good, bands in zip(mus, estimate, error, ok,
-                                         band_data_along_z(model, mus)):
+    for mu, est, err, good, magnitude, bands in zip(
+            mus, swept.estimate, swept.error, swept.converged, swept.magnitude,
+            band_data_along_z(model, mus)):
         if not good:
             out.append(None)
             continue
-        result = KSpaceIntegral(est, err, True, n_kpoints, np.abs(est))
+        result = KSpaceIntegral(est, err, True, swept.n_kpoints, magnitude)
         response = _r._assemble(model, result, exchange, magnetization, float(mu), gamma,
                                 0.0, rtol, "eigenbasis", bands)
         response.provenance.update(engine="spectral_sweep", points_sharing_kpoints=len(mus))

@@ -47,7 +47,8 @@ from . import response as _r
 from .bands import _band_data, band_data
 from .response import N_COMPONENTS
 from .spectral_sweep import (MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
-                             _kernels, packed_pole_coefficients, panel_integrals, refine)
+                             _kernels, in_chunks, packed_pole_coefficients, panel_integrals,
+                             refine)
 
 FIRST_RAYS = 16  # rays of the first angular trapezoid rule of every piece
 BRANCH_PANELS = 4  # initial s-panels of a band's branch
@@ -65,8 +66,6 @@ REGION_DISTANCE = 1.0
 # the distance of their singularities; the two highest Chebyshev coefficients check it).
 CHEBYSHEV_ACCURACY = 1e-15
 TOP = 2
-# Largest (k-points x mu or basis) per evaluation: ~30 MB arrays of 26 components.
-CHUNK = 2**17
 
 
 @dataclass(frozen=True)
@@ -385,18 +384,16 @@ def sweep(model, mus, gamma, tolerance):
     interpolation = _mu_interpolation(mus, e_end)
     n_mu = interpolation[0].size
 
-    def evaluate(kind, lo, hi):
-        # Chunks of panels keep the arrays (k-points x mu x components) bounded.
+    def panels(kind, lo, hi):
         if isinstance(kind, Region):
-            size = max(CHUNK // (ORDER * kind.n_rays * n_mu), 1)
-            parts = [_region_values(model, kind, mus, gamma, lo[i:i + size], hi[i:i + size],
-                                    interpolation) for i in range(0, lo.size, size)]
-        else:
-            size = max(CHUNK // (ORDER * kind.n_rays * 3), 1)
-            parts = [_branch_values(model, kind, mus, gamma, lo[i:i + size], hi[i:i + size])
-                     for i in range(0, lo.size, size)]
-        return tuple(np.concatenate(p, axis=1) for p in zip(*parts))
-    return refine(pieces, evaluate, tolerance)
+            return _region_values(model, kind, mus, gamma, lo, hi, interpolation)
+        return _branch_values(model, kind, mus, gamma, lo, hi)
+
+    def per_panel(kind):  # elements (of 26 components) of a panel's largest arrays
+        if isinstance(kind, Region):
+            return ORDER * kind.n_rays * n_mu  # the integrand per mu node and k-point
+        return ORDER * (6 * kind.n_rays + mus.size)  # densities (3 x 52); kernels per mu
+    return refine(pieces, in_chunks(panels, per_panel), tolerance)
 
 
 # Band data: rays from the band minima, doubled from BAND_DATA_RAYS until two rules agree
@@ -469,15 +466,16 @@ def linear_responses(model, mus, gamma, rtol):
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
     try:
-        estimate, error, n_kpoints = sweep(model, mus[use], gamma, tolerance)
+        swept = sweep(model, mus[use], gamma, tolerance)
     except RuntimeError as exc:  # a ray's root not found: every energy on its own k-mesh
         warnings.warn(f"in-plane spectral sweep abandoned ({exc}); the {use.size} Fermi "
                       "energies are integrated one by one", ConvergenceWarning, stacklevel=3)
         return out
-    ok = np.all(error <= tolerance(estimate, np.abs(estimate)), axis=1)
+    ok = swept.converged
     bands = band_data_from_minima(model, mus[use[ok]])
-    for i, est, err in zip(use[ok], estimate[ok], error[ok]):
-        result = KSpaceIntegral(est, err, True, n_kpoints, np.abs(est))
+    for i, est, err, magnitude in zip(use[ok], swept.estimate[ok], swept.error[ok],
+                                      swept.magnitude[ok]):
+        result = KSpaceIntegral(est, err, True, swept.n_kpoints, magnitude)
         response = _r._assemble(model, result, exchange, magnetization, float(mus[i]), gamma,
                                 0.0, rtol, "eigenbasis", bands.pop(0))
         response.provenance.update(engine="spectral_sweep", points_sharing_kpoints=use.size)
