@@ -123,7 +123,7 @@ def test_explicit_point_list():
     (dict(grid={"fermi_energy": [0.2]}, backend="mpi"), ["backend"]),
 ])
 def test_bad_sweeps_fail_before_computing(kwargs, words, monkeypatch):
-    monkeypatch.setattr(runner, "evaluate_point", lambda *a: pytest.fail("computed"))
+    monkeypatch.setattr(runner, "evaluate_points", lambda *a: pytest.fail("computed"))
     with pytest.raises(ParameterError) as err:
         kubo_sot.sweep(BASE, **kwargs)
     for w in words:
@@ -153,7 +153,7 @@ fermi_energy = {start = 0.1, stop = 0.3, num = 3}
 ])
 def test_bad_config_gets_a_clear_error(tmp_path, edit, words, capsys, monkeypatch):
     from kubo_sot.cli import main
-    monkeypatch.setattr(runner, "evaluate_point", lambda *a: pytest.fail("computed"))
+    monkeypatch.setattr(runner, "evaluate_points", lambda *a: pytest.fail("computed"))
     text = CONFIG + "[output]\nquantities = ['conductivity']\n"
     text = text.replace(*edit)
     cfg = tmp_path / "c.toml"
@@ -221,15 +221,16 @@ def test_joblib_chunk_stores_each_point_when_finished(tmp_path, monkeypatch):
     keys = [point_key(s) for s in specs]
     calls = []
 
-    def evaluate(spec, factory=None):
-        calls.append(spec["fermi_energy"])
+    def evaluate(specs_of_task, factory=None):
+        calls.append(specs_of_task[0]["fermi_energy"])
         if len(calls) == 3:
             raise KeyboardInterrupt("killed")
-        return {"fermi_energy": spec["fermi_energy"]}
+        return [{"fermi_energy": spec["fermi_energy"]} for spec in specs_of_task]
 
-    monkeypatch.setattr(runner, "evaluate_point", evaluate)
+    monkeypatch.setattr(runner, "evaluate_points", evaluate)
     with pytest.raises(KeyboardInterrupt):
-        runner._chunk_task([0, 1, 2, 3], specs, keys, None, str(tmp_path))
+        runner._chunk_task([([i], [specs[i]], [keys[i]]) for i in range(4)], None,
+                           str(tmp_path))
     store = PointStore(tmp_path)
     assert store.keys() == set(keys[:2])
     assert store.get(keys[1]) == {"fermi_energy": specs[1]["fermi_energy"]}
@@ -243,3 +244,36 @@ def test_joblib_sweep_with_store_writes_every_point_once(tmp_path):
     assert again.attrs["points_reused"] == 5
     for name in ds.data_vars:
         assert np.array_equal(ds[name].values, again[name].values, equal_nan=True), name
+
+
+def test_fermi_energies_share_one_sweep():
+    """Points equal but for the Fermi energy (M along z, constant Gamma, T = 0) form one
+    task per Gamma; the other points stay alone.  The grouped results agree with the
+    point-by-point ones within the sum of their error estimates (+ 1e-12 of the largest
+    element: rounding), share their k-points, and are the same on joblib workers."""
+    from kubo_sot.sweep.evaluate import fermi_energy_groups
+    from kubo_sot.sweep.grid import expand
+    base = dict(alpha=0.05, exchange=0.2, magnetization=(0, 0, 1), rtol=1e-6)
+    grid = {"broadening": [0.005, 0.01], "fermi_energy": list(np.linspace(-0.1, 0.4, 9))}
+    _, specs = expand(base, grid, None)
+    tasks = fermi_energy_groups(range(len(specs)), specs)
+    assert sorted(len(t) for t in tasks) == [9, 9]
+    assert all(len({specs[i]["broadening"] for i in t}) == 1 for t in tasks)
+    # At 300 K, with white noise, or with fewer than 8 energies: every point alone.
+    for change in ({"temperature": 300.0}, {"disorder": "white_noise"}):
+        _, other = expand({**base, **change}, grid, None)
+        assert all(len(t) == 1 for t in fermi_energy_groups(range(len(other)), other))
+    assert all(len(t) == 1 for t in fermi_energy_groups(range(7), specs))
+
+    shared = kubo_sot.sweep(base, grid)
+    alone = kubo_sot.sweep(base, grid, share_kpoints=False)
+    workers = kubo_sot.sweep(base, grid, backend="joblib", n_jobs=2)
+    for name in ("conductivity", "spin_density", "torkance"):
+        a, b = shared[f"{name}_total"].values, alone[f"{name}_total"].values
+        bound = (shared[f"{name}_error"].values + alone[f"{name}_error"].values
+                 + 1e-12 * np.max(np.abs(b)))
+        assert np.all(np.abs(a - b) <= bound), name
+        assert np.array_equal(a, workers[f"{name}_total"].values), name
+    kpoints = shared["n_kpoints"].values
+    assert np.all(kpoints == kpoints[:, :1]) and not np.all(alone["n_kpoints"].values
+                                                            == alone["n_kpoints"].values[:, :1])

@@ -43,6 +43,53 @@ def evaluate_point(spec, model_factory=None):
     r = linear_response(model, spec["fermi_energy"], _broadening(spec),
                         spec["temperature"], spec["rtol"],
                         vertex_corrections=spec["vertex_corrections"])
+    return _record(r, spec)
+
+
+def evaluate_points(specs, model_factory=None):
+    """Records of points that differ only in the Fermi energy, from one call of
+    linear_response with all of them (one spectral-density sweep: see
+    :func:`fermi_energy_groups`); a single point as :func:`evaluate_point`."""
+    if len(specs) == 1:
+        return [evaluate_point(specs[0], model_factory)]
+    spec = specs[0]
+    model = build_model(spec, model_factory)
+    results = linear_response(model, np.array([s["fermi_energy"] for s in specs]),
+                              _broadening(spec), spec["temperature"], spec["rtol"],
+                              vertex_corrections=spec["vertex_corrections"])
+    return [_record(r, s) for r, s in zip(results, specs)]
+
+
+def fermi_energy_groups(indices, specs, model_factory=None):
+    """The points ``indices`` of ``specs`` as tasks (lists of indices, in order of their
+    first point): points equal but for the Fermi energy that one spectral-density sweep
+    integrates together (the default model with M along z or in-plane with weak Rashba
+    coupling, constant Gamma, T = 0, at least MIN_POINTS energies), every other one alone.
+
+    A group's results agree with the point-by-point ones within their error estimates,
+    not bitwise, and depend (within them) on which energies share the sweep: a resumed
+    sweep integrates its missing energies in a smaller group."""
+    from ..observables.response import _sweep_module
+    from ..observables.spectral_sweep import MIN_POINTS
+    groups, tasks = {}, []
+    for i in indices:
+        spec = specs[i]
+        if (model_factory is None and spec["disorder"] == "constant_gamma"
+                and spec["temperature"] == 0 and not spec["vertex_corrections"]
+                and _sweep_module(build_model(spec), "eigenbasis") is not None):
+            key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
+            if key not in groups:
+                groups[key] = []
+                tasks.append(groups[key])
+            groups[key].append(i)
+        else:
+            tasks.append([i])
+    return [task for group in tasks
+            for task in ([group] if len(group) >= MIN_POINTS else [[i] for i in group])]
+
+
+def _record(r, spec):
+    """The quantities of a LinearResponse as plain lists/floats."""
     out = {}
     for name in ("conductivity", "spin_density", "torkance"):
         t = getattr(r, name)
