@@ -85,6 +85,8 @@ class Geometry:
 
 
 def geometry(model):
+    """The :class:`Geometry` of an in-plane RashbaFerromagnet with alpha^2 < 2 c J, in
+    closed form (along u the bands are c s^2 -+ |alpha s - J|, minimal at s = -+ r0)."""
     c, a, j = model._kinetic, model.alpha, model.exchange
     mx, my, _ = model.magnetization
     norm = np.hypot(mx, my)
@@ -258,6 +260,10 @@ class Region:
 
 
 def _branch_values(model, branch, mus, gamma, lo, hi):
+    """Values, error estimates and their angular part (mu, panel, 26) of a ContourBranch's
+    s-panels [lo, hi]: the density at each s-node is the crowded trapezoid sum over the
+    rays from the band's minimum; its difference to every second ray, carried through the
+    product integration, is the angular error."""
     n = branch.n_rays
     s = (0.5 * (lo + hi)[:, None] + 0.5 * (hi - lo)[:, None] * X_GL)  # (panel, node)
     cos, sin, weights = _rays(geometry(model), n, crowding(model, branch.band, s))
