@@ -46,11 +46,12 @@ from ..models.rashba import RashbaFerromagnet
 from . import response as _r
 from .bands import _band_data, band_data
 from .response import N_COMPONENTS
-from .spectral_sweep import (MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
+from .spectral_sweep import (MAX_RAYS, MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
                              _kernels, in_chunks, packed_pole_coefficients, panel_integrals,
                              refine)
 
-FIRST_RAYS = 16  # rays of the first angular trapezoid rule of every piece
+FIRST_RAYS = 16  # fewest rays of the first angular trapezoid rule of a piece
+ACCURACY_RAYS = 1e-8  # relative accuracy that first_rays aims at
 BRANCH_PANELS = 4  # initial s-panels of a band's branch
 REGION_PANELS = 2  # initial radial panels of the per-mu regions
 NEWTON_STEPS = 40
@@ -229,6 +230,19 @@ def crowding(model, band, s):
     return np.where(rho > 1, rho - np.sqrt(np.maximum(rho * rho - 1, 0.0)), 0.0)
 
 
+def first_rays(q):
+    """Rays to start a piece with, from its crowding q (the largest of its contours): the
+    crowded rule converges like q^n (rho' = 1 / q), and the error estimate, the change from
+    n / 2 rays, is small when q^(n / 2) <= ACCURACY_RAYS; a power of 2 from FIRST_RAYS to
+    MAX_RAYS.  (Starting at FIRST_RAYS, the doubling evaluated every piece again and again:
+    16 + 32 + 64 rays for 64 at a campaign point.)"""
+    q = float(np.max(q))
+    if q <= 0.0:
+        return FIRST_RAYS
+    n = 2.0 * np.log(ACCURACY_RAYS) / np.log(q)
+    return int(min(max(FIRST_RAYS, 2 ** int(np.ceil(np.log2(n)))), MAX_RAYS))
+
+
 def _halves(f, weights, axis):
     """Sums over the ray axis with all n rays and with every second one (weights doubled),
     ``weights`` broadcasting against f with the ray axis at ``axis``."""
@@ -364,7 +378,8 @@ def sweep(model, mus, gamma, tolerance):
         if e_end > geo.minima[band]:
             s_end = np.sqrt(e_end - geo.minima[band])
             branch = ContourBranch(band, "sqrt", geo.minima[band], False, 0.0, s_end,
-                                   center=geo.centers[band])
+                                   center=geo.centers[band],
+                                   n_rays=first_rays(crowding(model, band, s_end)))
             edges = np.linspace(0.0, s_end, BRANCH_PANELS + 1)
             pieces.append(Piece(branch, edges[:-1], edges[1:]))
     s_lower = np.sqrt(e_end - geo.minima[0])
@@ -384,6 +399,8 @@ def sweep(model, mus, gamma, tolerance):
                        float(crowding(model, 0, s_lower)))
     tail = Region((0, 1), geo.centers[0], None, lower_edge, True,
                   float(crowding(model, 0, s_lower)))
+    for region in (shell, tail):
+        region.n_rays = first_rays(region.crowding)
     edges = np.linspace(0.0, 1.0, REGION_PANELS + 1)
     pieces += [Piece(shell, edges[:-1], edges[1:]), Piece(tail, edges[:-1], edges[1:])]
 
