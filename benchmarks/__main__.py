@@ -178,7 +178,7 @@ def uniform_mesh_ratio():
 def many_fermi_energies(point):
     """100 Fermi energies in one call (an array fermi_energy from 0 to 0.5 eV), serially and
     on 2 joblib workers, as a multiple of one point of the same model (median of 5).  For M
-    along z and in-plane M with weak Rashba coupling, the call takes one spectral-density
+    along z, or with an in-plane part and weak Rashba coupling, the call takes one spectral-density
     sweep (serial either way); energies the sweep does not cover get a k-mesh each."""
     name, kw, mu, gamma = point
     model = kubo_sot.RashbaFerromagnet(**kw)

@@ -367,10 +367,10 @@ def _response_list(model, points, options):
 
 def _sweep_module(model, route):
     """The spectral-density sweep that applies to ``model``: along z
-    (:mod:`kubo_sot.observables.spectral_sweep`), in-plane
-    (:mod:`kubo_sot.observables.spectral_sweep_in_plane`), or None."""
-    from . import spectral_sweep, spectral_sweep_in_plane
-    for module in (spectral_sweep, spectral_sweep_in_plane):
+    (:mod:`kubo_sot.observables.spectral_sweep`), with an in-plane part
+    (:mod:`kubo_sot.observables.spectral_sweep_anisotropic`), or None."""
+    from . import spectral_sweep, spectral_sweep_anisotropic
+    for module in (spectral_sweep, spectral_sweep_anisotropic):
         if module.applies(model, route):
             return module
     return None

@@ -20,16 +20,18 @@ sea's logarithms cancel between the bands only at equal k), through k = K / t.
 Scope: the continuum RashbaFerromagnet with M along +-z (one ray and the tensors' rotation,
 :func:`kubo_sot.integrate.kspace.rotation_average`), J > 0, one constant Gamma, T = 0;
 :func:`kubo_sot.linear_response` uses it for arrays of at least MIN_POINTS Fermi energies.
-In-plane M: :mod:`kubo_sot.observables.spectral_sweep_in_plane`.  T > 0 is not done.
+M with an in-plane part: :mod:`kubo_sot.observables.spectral_sweep_anisotropic`.  T > 0 is
+not done (every T > 0 term is its T = 0 form, as a function of mu, convolved with -f').
 
 Error estimate: per panel and mu, the part of the product integral carried by the two
 highest Legendre coefficients of rho, in absolute value (the null rule of
 :mod:`kubo_sot.integrate.quadrature`, with the exact kernel instead of a bound), floored
 by the rounding of the cancelling band contributions (ERROR_FLOOR of the sum of the
 panels' |values|, which also floors the tolerances as Int |integrand| does the engine's);
-panels are bisected until every mu meets its tolerance (or MAX_ROUNDS, MAX_CELLS).  The outer region: the null rule of the integrand per t-panel.  The
-densities bend on the scale J where the bands come closest (k = 0), so the first panels
-are graded from there; a feature that no node sees escapes any null rule.
+panels are bisected until every mu meets its tolerance (or MAX_ROUNDS, MAX_CELLS).  The
+outer region: the null rule of the integrand per t-panel.  The densities bend on the
+scale J where the bands come closest (k = 0), so the first panels are graded from there;
+a feature that no node sees escapes any null rule.
 """
 
 from dataclasses import dataclass

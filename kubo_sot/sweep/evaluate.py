@@ -63,8 +63,9 @@ def evaluate_points(specs, model_factory=None):
 def fermi_energy_groups(indices, specs, model_factory=None):
     """The points ``indices`` of ``specs`` as tasks (lists of indices, in order of their
     first point): points equal but for the Fermi energy that one spectral-density sweep
-    integrates together (the default model with M along z or in-plane with weak Rashba
-    coupling, constant Gamma, T = 0, at least MIN_POINTS energies), every other one alone.
+    integrates together (the default model with M along z, or with an in-plane part and
+    weak Rashba coupling; constant Gamma, T = 0, at least MIN_POINTS energies), every
+    other one alone.
 
     A group's results agree with the point-by-point ones within their error estimates,
     not bitwise, and depend (within them) on which energies share the sweep: a resumed

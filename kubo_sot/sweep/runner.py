@@ -68,8 +68,8 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
         ``factory(alpha=, exchange=, mass=, magnetization=) -> model`` (default
         RashbaFerromagnet).
     share_kpoints : bool
-        Points equal but for the Fermi energy (M along z or in-plane with weak Rashba
-        coupling, constant Gamma, T = 0, at least 8) are one task: one spectral-density
+        Points equal but for the Fermi energy (M along z, or with an in-plane part and
+        weak Rashba coupling; constant Gamma, T = 0, at least 8) are one task: one spectral-density
         sweep (:func:`kubo_sot.sweep.evaluate.fermi_energy_groups`), 10-100x cheaper.  Its
         results agree with the point-by-point ones within their errors, not bitwise, and
         a resumed sweep integrates its missing energies in a smaller group; False

@@ -1,7 +1,8 @@
-"""Spectral-density sweep for an in-plane M (observables/spectral_sweep_in_plane.py) against
-the adaptive k-space engine and the per-point linear_response, and its parts: the band
-geometry (minima, convexity bound), the rays from the minima, the compiled coefficients,
-the band data, the mirror symmetry of M = x and the scope (applies, usable)."""
+"""Spectral-density sweep for M with an in-plane part (spectral_sweep_anisotropic.py),
+in-plane and tilted, against the adaptive k-space engine and the per-point linear_response,
+and its parts: the band geometry (minima, convexity bound), the rays from the minima, the
+compiled coefficients, the band data, the mirror symmetry of M = x and the scope (applies,
+usable)."""
 
 import functools
 
@@ -15,9 +16,9 @@ import kubo_sot
 from kubo_sot.integrate import kspace
 from kubo_sot.kernels import pole_expansion_numba
 from kubo_sot.kernels.green import ConstantBroadening
-from kubo_sot.observables import bands, spectral_sweep, spectral_sweep_in_plane
+from kubo_sot.observables import bands, spectral_sweep, spectral_sweep_anisotropic
 from kubo_sot.observables.response import _tolerances, group_scale, response_integrand
-from kubo_sot.observables.spectral_sweep_in_plane import (CLEARANCE, MARGIN, applies,
+from kubo_sot.observables.spectral_sweep_anisotropic import (CLEARANCE, MARGIN, applies,
                                                           band_data_from_minima, exit_radius,
                                                           geometry, radius_from_minimum,
                                                           sweep, usable)
@@ -36,6 +37,8 @@ def _top(model, gamma):
     """The largest usable Fermi energy (usable's scope: mu + MARGIN Gamma below E_CONV less
     CLEARANCE of the lower band's convex range)."""
     geo = geometry(model)
+    if geo.e_conv == np.inf:
+        return np.inf
     return geo.e_conv - CLEARANCE * (geo.e_conv - geo.minima[0]) - MARGIN * gamma
 
 
@@ -51,6 +54,11 @@ CASES = [
     (dict(alpha=0.05, exchange=0.15, magnetization=(0.6, -0.8, 0), mass=0.5), 0.003),
     # x = 0.64: only the ~65 widths above the lower band's bottom are usable.
     (dict(alpha=_strongish(0.1), exchange=0.1, magnetization=(0, 1, 0)), 0.0005),
+    # Tilted M: a gap J |M_z| = 0.12 eV at k_D, the lower band convex everywhere.
+    (dict(alpha=0.05, exchange=0.15, magnetization=(0.48, 0.36, 0.8), mass=0.7), 0.003),
+    # Nearly in-plane (gap 0.006 eV < alpha^2 / 2 c = 0.033 eV): a finite e_conv.
+    (dict(alpha=0.05, exchange=0.2, magnetization=(0.0, float(np.sqrt(1 - 0.03**2)), 0.03)),
+     0.002),
 ]
 
 
@@ -143,14 +151,14 @@ def test_energies_the_sweep_misses_are_integrated_per_point(monkeypatch):
     """A mu whose error estimate the sweep leaves above its tolerance (here every second one,
     its estimate inflated) comes from its own k-mesh, the others from the sweep, each at
     its place in the array (also past an unusable energy)."""
-    original = spectral_sweep_in_plane.sweep
+    original = spectral_sweep_anisotropic.sweep
 
     def partly_missed(*args, **kwargs):
         swept = original(*args, **kwargs)
         swept.error[::2] *= 1e9
         swept.converged[::2] = False
         return swept
-    monkeypatch.setattr(spectral_sweep_in_plane, "sweep", partly_missed)
+    monkeypatch.setattr(spectral_sweep_anisotropic, "sweep", partly_missed)
     kwargs, gamma = CASES[2]
     model = kubo_sot.RashbaFerromagnet(**kwargs)
     swept = np.linspace(geometry(model).minima[0] + 0.01, _top(model, gamma) - 0.01, 9)
@@ -170,24 +178,26 @@ def test_energies_the_sweep_misses_are_integrated_per_point(monkeypatch):
 
 DIGITS = 40  # mpmath working precision (a context per test: mp.dps is global)
 # Weak enough that the lower band's contours stay convex up to E_-* + 1 eV (e_conv = 1.3),
-# oblique M, mass != 1.
+# oblique M, mass != 1; and tilted (a gap J |M_z| = 0.06 eV).
 RAY_MODEL = dict(alpha=0.03, exchange=0.2, magnetization=(0.6, -0.8, 0), mass=0.9)
+_M_PAR = float(np.sqrt(1 - 0.3**2))
+RAY_MODELS = [RAY_MODEL, dict(RAY_MODEL, magnetization=(0.6 * _M_PAR, -0.8 * _M_PAR, 0.3))]
 
 
 def _mp_energy(model, band, kx, ky):
     """E_n(k) = c k^2 -+ |b(k)| at mpf (kx, ky), the model's parameters taken as exact."""
     c, a, j = (mpmath.mpf(x) for x in (model._kinetic, model.alpha, model.exchange))
-    mx, my = (mpmath.mpf(x) for x in model.magnetization[:2])
-    b = mpmath.sqrt((a * ky - j * mx) ** 2 + (a * kx + j * my) ** 2)
+    mx, my, mz = (mpmath.mpf(x) for x in model.magnetization)
+    b = mpmath.sqrt((a * ky - j * mx) ** 2 + (a * kx + j * my) ** 2 + (j * mz) ** 2)
     return c * (kx * kx + ky * ky) + (b if band == 1 else -b)
 
 
 def _mp_gradient(model, band, kx, ky):
     """grad E_n = 2 c k +- alpha (-b_y, b_x) / |b| at mpf (kx, ky)."""
     c, a, j = (mpmath.mpf(x) for x in (model._kinetic, model.alpha, model.exchange))
-    mx, my = (mpmath.mpf(x) for x in model.magnetization[:2])
+    mx, my, mz = (mpmath.mpf(x) for x in model.magnetization)
     bx, by = a * ky - j * mx, -a * kx - j * my
-    sign = (1 if band == 1 else -1) * a / mpmath.sqrt(bx * bx + by * by)
+    sign = (1 if band == 1 else -1) * a / mpmath.sqrt(bx * bx + by * by + (j * mz) ** 2)
     return 2 * c * kx - sign * by, 2 * c * ky + sign * bx
 
 
@@ -199,9 +209,10 @@ def _angles(model, n_random=24, seed=1):
     return np.cos(theta), np.sin(theta)
 
 
-def test_mp_energy_is_the_model():
+@pytest.mark.parametrize("kwargs", RAY_MODELS)
+def test_mp_energy_is_the_model(kwargs):
     """The exact energies below are the model's (|E| < 1 eV here: 1e-14 is ~50 ulp)."""
-    model = kubo_sot.RashbaFerromagnet(**RAY_MODEL)
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
     kx, ky = np.random.default_rng(2).uniform(-3, 3, (2, 20))
     with mpmath.workdps(DIGITS):
         exact = np.array([[float(_mp_energy(model, n, mpmath.mpf(x), mpmath.mpf(y)))
@@ -209,12 +220,13 @@ def test_mp_energy_is_the_model():
     assert np.allclose(model.band_energies(kx, ky), exact, rtol=0, atol=1e-14)
 
 
+@pytest.mark.parametrize("kwargs", RAY_MODELS)
 @pytest.mark.parametrize("band", [0, 1])
 @mpmath.workdps(DIGITS)
-def test_radius_from_minimum_lands_on_the_energy(band):
+def test_radius_from_minimum_lands_on_the_energy(band, kwargs):
     """E_n(k_n* + r e) - E_n* = s^2 for s from 1e-9 to 1 eV^(1/2) on many rays, and the
     returned slope / r = (dE_n / dr) / r."""
-    model = kubo_sot.RashbaFerromagnet(**RAY_MODEL)
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
     geo = geometry(model)
     c, a = model._kinetic, model.alpha
     cos, sin = _angles(model)
@@ -228,8 +240,9 @@ def test_radius_from_minimum_lands_on_the_energy(band):
     # Float check with the model: band_energies rounds each of c k^2 and |b| (and the
     # subtraction of E_n*) to a few ulp, 4 eps of their sizes; above that, 1e-13 s^2.
     kx, ky = p[0] + r * cos, p[1] + r * sin
-    bx, by, _ = model.exchange_rashba_field(kx, ky)
-    rounding = 4 * EPS * (c * (kx**2 + ky**2) + np.hypot(bx, by) + abs(geo.minima[band]))
+    bx, by, bz = model.exchange_rashba_field(kx, ky)
+    b_at = np.sqrt(bx * bx + by * by + bz * bz)
+    rounding = 4 * EPS * (c * (kx**2 + ky**2) + b_at + abs(geo.minima[band]))
     deviation = model.band_energies(kx, ky)[:, band] - geo.minima[band] - s * s
     assert np.all(np.abs(deviation) <= 1e-13 * s * s + rounding)
 
@@ -241,7 +254,6 @@ def test_radius_from_minimum_lands_on_the_energy(band):
     gx, gy = _mp_gradient(model, band, px, py)
     # The origin of the panels, E_n* = minima[n]: E_n(p) to rounding (p to an ulp).
     assert abs(float(e_p) - geo.minima[band]) <= 4 * EPS * (abs(geo.minima[band]) + 2 * c)
-    b_at = np.hypot(bx, by)
     for si, ci, sn, ri, sl, b_mid in zip(s, cos, sin, r, slope, b_at):
         ex, ey, rr = mpmath.mpf(ci), mpmath.mpf(sn), mpmath.mpf(ri)
         energy = _mp_energy(model, band, px + rr * ex, py + rr * ey)
@@ -261,14 +273,16 @@ def test_radius_from_minimum_lands_on_the_energy(band):
         assert abs(sl * ri - derivative) <= truncation + 1e-13 * (2 * c + a * a / b_min) * ri
 
 
-def test_exit_radius_lands_on_the_lower_band_contour():
+@pytest.mark.parametrize("kwargs", RAY_MODELS)
+def test_exit_radius_lands_on_the_lower_band_contour(kwargs):
     """exit_radius from k_+* on the lower band's contour at e (E_+* < e < e_conv): E_-(k) =
     e there, E_- < e on the way out, and > e just beyond (the first crossing)."""
-    model = kubo_sot.RashbaFerromagnet(**RAY_MODEL)
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
     geo = geometry(model)
     p = geo.centers[1]
     cos, sin = _angles(model, n_random=60)
-    for e in np.linspace(geo.minima[1], geo.e_conv, 7)[1:-1]:
+    top = min(geo.e_conv, geo.minima[0] + 1.2)  # e_conv = inf: convex everywhere
+    for e in np.linspace(geo.minima[1], top, 7)[1:-1]:
         r = exit_radius(model, p, e, cos, sin)
         assert np.all(r > 0)
         # The root to ~1e-15 (polished); E_- to rounding (4 eps of c k^2 + |b| ~ 1 eV).
@@ -284,12 +298,12 @@ def test_exit_radius_lands_on_the_lower_band_contour():
 
 # --- The band geometry -------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs", [RAY_MODEL] + [c[0] for c in CASES])
+@pytest.mark.parametrize("kwargs", RAY_MODELS + [c[0] for c in CASES])
 def test_geometry(kwargs):
     """minima[0] is the band bottom, both centers are stationary points of their bands with
-    the minima as values, u points to the Dirac point, and e_conv is the lower band's
-    minimum over the disk |k - k_D| <= alpha / 2 c where it is not convex (below the
-    Dirac-point energy c (J / alpha)^2)."""
+    the minima as values, u points to k_D (the Dirac point of an in-plane M), and e_conv is
+    the lower band's minimum over the disk around k_D where |b| < alpha^2 / 2 c and the
+    band is not convex (below the energy at k_D), or inf without that disk."""
     model = kubo_sot.RashbaFerromagnet(**kwargs)
     geo = geometry(model)
     c, a, j = model._kinetic, model.alpha, model.exchange
@@ -298,7 +312,7 @@ def test_geometry(kwargs):
     h = 1e-4
     for n in (0, 1):
         p = geo.centers[n]
-        b_p = np.hypot(*model.exchange_rashba_field(*p)[:2])
+        b_p = np.linalg.norm(model.exchange_rashba_field(*p))
         assert abs(model.band_energies(*p)[n] - geo.minima[n]) <= 4 * EPS * (
             c * (p @ p) + b_p + abs(geo.minima[n]))
         # Centred differences of E_n along x and y at k_n*: truncation h^2 / 6 max|E'''|
@@ -312,18 +326,25 @@ def test_geometry(kwargs):
             slope = (model.band_energies(*(p + step))[n]
                      - model.band_energies(*(p - step))[n]) / (2 * h)
             assert abs(slope) <= bound, (n, step, slope, bound)
-    k_dirac = np.array(model.dirac_point())
-    assert np.allclose(k_dirac, j / a * geo.u, rtol=1e-15, atol=0)  # ~4 ulp (|M| = 1 +- eps)
-    assert geo.e_conv < c * (j / a) ** 2
-    # The lower band over the disk (polar samples): never below e_conv (to rounding), and
-    # e_conv reached at k_D - r0 u.
-    r0 = a / (2 * c)
-    rho, phi = np.meshgrid(np.linspace(0, r0, 41), np.linspace(0, 2 * np.pi, 181))
-    disk = model.band_energies(k_dirac[0] + rho * np.cos(phi),
-                               k_dirac[1] + rho * np.sin(phi))[..., 0]
-    rounding = 8 * EPS * c * (j / a + r0) ** 2
+    m_par = np.hypot(*model.magnetization[:2])
+    k_d = j * m_par / a * geo.u
+    assert np.all(np.abs(model.exchange_rashba_field(*k_d)[:2]) <= 4 * EPS * j)
+    if model.magnetization[2] == 0:
+        assert np.allclose(k_d, model.dirac_point(), rtol=1e-15, atol=0)  # ~4 ulp
+    r0, gap = a / (2 * c), j * abs(model.magnetization[2])
+    assert geo.gap == gap
+    if gap >= a * r0:
+        assert geo.e_conv == np.inf
+        return
+    assert geo.e_conv < model.band_energies(*k_d)[0]
+    # The lower band over the disk |b| <= alpha r0 (polar samples): never below e_conv (to
+    # rounding), and e_conv reached at k_D - r0' u.
+    r_disk = np.sqrt(r0**2 - (gap / a) ** 2)
+    rho, phi = np.meshgrid(np.linspace(0, r_disk, 41), np.linspace(0, 2 * np.pi, 181))
+    disk = model.band_energies(k_d[0] + rho * np.cos(phi), k_d[1] + rho * np.sin(phi))[..., 0]
+    rounding = 8 * EPS * c * (np.hypot(*k_d) + r0) ** 2
     assert disk.min() >= geo.e_conv - rounding
-    nearest = model.band_energies(*(k_dirac - r0 * geo.u))[0]
+    nearest = model.band_energies(*(k_d - r_disk * geo.u))[0]
     assert abs(nearest - geo.e_conv) <= rounding
 
 
@@ -435,15 +456,18 @@ def test_applies_only_in_scope():
     assert applies(kubo_sot.RashbaFerromagnet(**base), "eigenbasis")
     assert not applies(kubo_sot.RashbaFerromagnet(**base), "green")
     tilted = dict(base, magnetization=(0.6, -0.8 * np.sqrt(1 - 1e-6), 0.8e-3))
-    assert not applies(kubo_sot.RashbaFerromagnet(**tilted), "eigenbasis")
+    assert applies(kubo_sot.RashbaFerromagnet(**tilted), "eigenbasis")
     assert not applies(kubo_sot.RashbaFerromagnet(**dict(base, magnetization=(0, 0, 1))),
                        "eigenbasis")
-    threshold = float(np.sqrt(2 * _C * 0.2))  # alpha^2 = 2 c J (to rounding) and above
-    for alpha in (threshold * (1 + 1e-12), threshold * 1.5):
-        assert not applies(kubo_sot.RashbaFerromagnet(**dict(base, alpha=alpha)),
-                           "eigenbasis")
-    assert applies(kubo_sot.RashbaFerromagnet(**dict(base, alpha=threshold * (1 - 1e-9))),
-                   "eigenbasis")
+    # alpha^2 = 2 c J |M_par| (to rounding) and above, in-plane and tilted (|M_par| = 0.6)
+    for m_par, magnetization in ((1.0, base["magnetization"]), (0.6, (0.0, 0.6, -0.8))):
+        threshold = float(np.sqrt(2 * _C * 0.2 * m_par))
+        for alpha in (threshold * (1 + 1e-12), threshold * 1.5):
+            assert not applies(kubo_sot.RashbaFerromagnet(
+                **dict(base, alpha=alpha, magnetization=magnetization)), "eigenbasis")
+        assert applies(kubo_sot.RashbaFerromagnet(
+            **dict(base, alpha=threshold * (1 - 1e-9), magnetization=magnetization)),
+            "eigenbasis")
     for zero in (dict(alpha=0.0), dict(exchange=0.0)):
         assert not applies(kubo_sot.RashbaFerromagnet(**dict(base, **zero)), "eigenbasis")
     lattice = kubo_sot.SquareLatticeRashbaFerromagnet(

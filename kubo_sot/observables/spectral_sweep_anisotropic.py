@@ -1,20 +1,23 @@
-"""The Fermi-energy sweep of :mod:`kubo_sot.observables.spectral_sweep` for an in-plane M.
+"""The Fermi-energy sweep of :mod:`kubo_sot.observables.spectral_sweep` for a magnetization
+with an in-plane part (in-plane or tilted M).
 
-With M in the plane the bands are no longer isotropic, and the spectral density of band n
-at energy eps is a contour integral.  For weak Rashba coupling (alpha^2 < 2 c J, c =
-hbar^2 / 2m) both bands have a single minimum, at k_n* = -+ (alpha / 2 c) u with u = z x M
-the direction of the Dirac point k_D = (J / alpha) u, E_n* = -+J - alpha^2 / (4 c), and the
-sublevel sets D_n(e) = {E_n < e} are convex as long as they stay clear of the Dirac point
-(below E_CONV, see :func:`geometry`).  Rays from k_n* then cross each contour of band n
-once, and with k = k_n* + r (cos theta, sin theta)
+The bands are then anisotropic, and the spectral density of band n at energy eps is a
+contour integral.  With u = z x M / |M_par|, the exchange-Rashba field |b| is smallest
+(J |M_z|, zero for an in-plane M: the Dirac point) at k_D = (J |M_par| / alpha) u.  For
+weak Rashba coupling (alpha^2 < 2 c J |M_par|, c = hbar^2 / 2m) both bands have a single
+minimum k_n* on the line through k = 0 along u (E_n* = -+J - alpha^2 / (4 c) for an
+in-plane M), and the sublevel sets D_n(e) = {E_n < e} are convex as long as they stay
+clear of the region around k_D where the lower band is not (below E_CONV, see
+:func:`geometry`).  Rays from k_n* then cross each contour of band n once, and with k =
+k_n* + r (cos theta, sin theta)
 
     Int d^2k F_n(k) g(mu - E_n(k)) = Int ds Int dtheta [2 s / |dE_n/dr / r|] F_n g,
     E_n = E_n* + s^2,
 
 whose density in s (the theta-integral) is smooth: a 2D band minimum gives a step in
 the density of states, analytic in s = sqrt(eps - E_n*).  The theta-integral is the
-periodic trapezoid rule on mirror-symmetric rays, crowded towards the Dirac point
-(where the coefficients are singular) by a circle automorphism (:func:`_rays`); the
+periodic trapezoid rule on mirror-symmetric rays, crowded towards k_D (near which the
+coefficients are singular, in complex directions) by a circle automorphism (:func:`_rays`); the
 difference to N / 2 rays, carried through the product integration, is its error
 estimate, and a piece's rays double while that dominates its error.  The rest is
 integrated per mu, where every band lies MARGIN widths or the range of mu
@@ -23,21 +26,24 @@ integrals are interpolated in mu from Chebyshev nodes (:func:`_mu_interpolation`
 
 - band + over D_-(e_end) \\ D_+(e_end), on rays from k_+* (from k_-* when D_+ is empty);
 - both bands together beyond D_-(e_end) (the pole expansion's coefficients cancel between
-  the bands only at equal k; the Dirac point lies there), on rays from k_-*, r = R / t.
+  the bands only at equal k; k_D lies there), on rays from k_-*, r = R / t.
 
 The band data (occupations, mean Fermi radii) come from the same rays
 (:func:`band_data_from_minima`).
 
-Scope: continuum RashbaFerromagnet, M_z = 0, alpha^2 < 2 c J, J > 0, one constant Gamma,
-T = 0, and Fermi energies with mu + MARGIN Gamma a CLEARANCE below E_CONV (:func:`usable`);
-the others fall back to a k-mesh each.  Strong Rashba (the upper band's minimum is the
-Dirac cone, the lower band a Mexican hat broken by M) and tilted M are not done.
+Scope: continuum RashbaFerromagnet, |M_par| > 0, alpha^2 < 2 c J |M_par|, J > 0, one
+constant Gamma, T = 0, and Fermi energies with mu + MARGIN Gamma a CLEARANCE below E_CONV
+(:func:`usable`); the others fall back to a k-mesh each.  Strong Rashba (for an in-plane M
+the upper band's minimum is the Dirac cone, the lower band a Mexican hat broken by M) is
+not done.
 """
 
+import functools
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
 
 from ..errors import ConvergenceWarning
 from ..integrate.kspace import KSpaceIntegral
@@ -71,43 +77,80 @@ TOP = 2
 
 @dataclass(frozen=True)
 class Geometry:
-    """Band minima and the energy below which the sublevel sets are convex (in-plane M).
+    """Band minima, the gap and the energy below which the lower band's sublevel sets are
+    convex (M with an in-plane part).
 
-    u: unit vector towards the Dirac point; centers[n] = k_n* (nm^-1); minima[n] = E_n*
-    (eV); e_conv (eV): below it D_-(e) is convex and excludes the Dirac point, where the
-    lower band is not convex (|k - k_D| < alpha / 2 c): with the convex minorant that
-    replaces -alpha |q| there by -alpha (|q|^2 / 2 r0 + r0 / 2), r0 = alpha / 2 c,
-    min over that disk >= c (k_D - r0)^2 - alpha r0 = E_CONV."""
+    u: unit vector z x M / |M_par|, towards k_D = (J |M_par| / alpha) u, where the gap
+    2 |b| is smallest, 2 gap = 2 J |M_z| (the Dirac point of an in-plane M); centers[n] =
+    k_n* (nm^-1), minima[n] = E_n* (eV); distances[n] = |k_D - k_n*|.  e_conv (eV): below
+    it D_-(e) is convex and clear of the disk around k_D where the lower band is not
+    (|b| < alpha^2 / 2 c, |k - k_D| < r0' = sqrt(r0^2 - (gap / alpha)^2), r0 = alpha / 2 c):
+    the convex minorant that keeps c |q|^2 - |b| at its value on the circle r0' inside it
+    is at least c (|k_D| - r0')^2 - alpha r0 there; inf when gap >= alpha r0 (the lower
+    band is convex everywhere)."""
 
     u: np.ndarray
     centers: tuple
     minima: tuple
+    distances: tuple
+    gap: float
     e_conv: float
 
 
+@functools.lru_cache(maxsize=64)
 def geometry(model):
-    """The :class:`Geometry` of an in-plane RashbaFerromagnet with alpha^2 < 2 c J, in
-    closed form (along u the bands are c s^2 -+ |alpha s - J|, minimal at s = -+ r0)."""
+    """The :class:`Geometry` of a RashbaFerromagnet with |M_par| > 0 and alpha^2 < 2 c J
+    |M_par|.  Along u the bands are c s^2 -+ sqrt((alpha s - J |M_par|)^2 + gap^2): in
+    closed form for an in-plane M (s = -+ r0), else the roots of their slopes, bracketed
+    in [-r0, 0] and [0, r0] (the only ones for alpha^2 < 2 c J |M_par|) and polished by
+    Newton steps, so that the stationarity the ray formulas rely on holds to rounding."""
     c, a, j = model._kinetic, model.alpha, model.exchange
-    mx, my, _ = model.magnetization
-    norm = np.hypot(mx, my)
-    u = np.array([-my, mx]) / norm
-    r0 = a / (2 * c)
-    return Geometry(u, (-r0 * u, r0 * u), (-j - a * a / (4 * c), j - a * a / (4 * c)),
-                    c * (j / a - r0) ** 2 - a * r0)
+    mx, my, mz = model.magnetization
+    m_par = float(np.hypot(mx, my))
+    u = np.array([-my, mx]) / m_par
+    r0, gap, k_d = a / (2 * c), j * abs(mz), j * m_par / a
+    if gap == 0.0:
+        s_min = (-r0, r0)
+    else:
+        def slope(s, sign):
+            return 2 * c * s + sign * a * (a * s - j * m_par) / np.hypot(a * s - j * m_par, gap)
+
+        def curvature(s, sign):
+            return 2 * c + sign * a * a * gap * gap / np.hypot(a * s - j * m_par, gap) ** 3
+        s_min = []
+        for sign, bracket in ((-1.0, (-r0, 0.0)), (1.0, (0.0, r0))):
+            ends = [slope(x, sign) for x in bracket]
+            if ends[0] * ends[1] < 0:
+                x = brentq(slope, *bracket, args=(sign,), xtol=1e-15)
+            else:  # a gap below rounding: the in-plane root -+ r0 (the end with slope ~0)
+                x = bracket[int(abs(ends[1]) < abs(ends[0]))]
+            for _ in range(2):
+                x -= slope(x, sign) / curvature(x, sign)
+            s_min.append(x)
+    energies = [c * x * x + sign * np.hypot(a * x - j * m_par, gap)
+                for x, sign in zip(s_min, (-1.0, 1.0))]
+    if gap >= a * r0:
+        e_conv = np.inf
+    else:
+        r_disk = np.sqrt(r0 * r0 - (gap / a) ** 2)
+        e_conv = c * (k_d - r_disk) ** 2 - a * r0
+    return Geometry(u, tuple(x * u for x in s_min), tuple(energies),
+                    tuple(abs(k_d - x) for x in s_min), gap, e_conv)
 
 
 def applies(model, route):
-    """True for the continuum Rashba model with an in-plane M, J > 0 and weak Rashba
-    coupling alpha^2 < 2 c J (single band minima), on the eigenbasis route."""
+    """True for the continuum Rashba model with an in-plane part of M, J > 0 and weak
+    Rashba coupling alpha^2 < 2 c J |M_par| (single band minima), on the eigenbasis route
+    (M along z: :mod:`kubo_sot.observables.spectral_sweep`)."""
     if type(model) is not RashbaFerromagnet or route != "eigenbasis":
         return False
     c, a, j = model._kinetic, model.alpha, model.exchange
-    return (model.magnetization[2] == 0.0 and a > 0 and j > 0 and a * a < 2 * c * j)
+    m_par = np.hypot(*model.magnetization[:2])
+    return bool(m_par > 0 and a > 0 and j > 0 and a * a < 2 * c * j * m_par)
 
 
 # Fermi energies stay this fraction of E_CONV - E_-* below E_CONV: closer, the contours of
-# the lower band bend towards the Dirac point and the per-mu regions shrink to a few
+# the lower band bend towards k_D and the per-mu regions shrink to a few
 # widths, and the sweep cost more than a k-mesh per energy (a campaign point 10x more).
 CLEARANCE = 0.2
 
@@ -117,21 +160,24 @@ def usable(model, mus, gamma):
     MARGIN Gamma stays below E_CONV by CLEARANCE of the lower band's convex range."""
     geo = geometry(model)
     mus = np.asarray(mus, float)
-    top = geo.e_conv - CLEARANCE * (geo.e_conv - geo.minima[0])
+    top = geo.e_conv - CLEARANCE * (geo.e_conv - geo.minima[0]) if np.isfinite(
+        geo.e_conv) else np.inf
     return (mus + MARGIN * gamma < top) & (mus > geo.minima[0])
 
 
 def _field(model, kx, ky):
-    """b(k) = (alpha k_y - J M_x, -alpha k_x - J M_y) (M_z = 0)."""
-    mx, my, _ = model.magnetization
+    """The in-plane part (alpha k_y - J M_x, -alpha k_x - J M_y) of b(k) and |b(k)| (with
+    b_z = -J M_z)."""
+    mx, my, mz = model.magnetization
     a, j = model.alpha, model.exchange
-    return a * ky - j * mx, -a * kx - j * my
+    bx, by = a * ky - j * mx, -a * kx - j * my
+    return bx, by, np.sqrt(bx * bx + by * by + (j * mz) ** 2)
 
 
 def _ray_terms(model, center, cos, sin):
     """|b_p|, beta = b_p . R e (R (x, y) = (y, -x)) of the rays e = (cos, sin) from p."""
-    bx, by = _field(model, *center)
-    return np.hypot(bx, by), bx * sin - by * cos
+    bx, by, norm = _field(model, *center)
+    return norm, bx * sin - by * cos
 
 
 def _from_minimum(model, band, center, r, cos, sin):
@@ -144,8 +190,7 @@ def _from_minimum(model, band, center, r, cos, sin):
     with S = |b| + |b_p| and +- for the upper / lower band."""
     c, a = model._kinetic, model.alpha
     bp, beta = _ray_terms(model, center, cos, sin)
-    bx, by = _field(model, center[0] + r * cos, center[1] + r * sin)
-    b = np.hypot(bx, by)
+    _, _, b = _field(model, center[0] + r * cos, center[1] + r * sin)
     s_sum = b + bp
     sign = 1.0 if band == 1 else -1.0
     cross = a * beta * (a * a * r + 2 * a * beta)
@@ -196,16 +241,16 @@ def exit_radius(model, center, e, cos, sin):
 def _rays(geo, n, q=0.0):
     """Mirror-symmetric trapezoid rays in theta = theta_u + psi(tau), tau = 2 pi (j + 1/2)
     / n, and their weights d theta (cos, sin, weight; broadcast with q[..., None]).  Offset
-    by half a step, no ray points at the Dirac point (the per-mu region beyond D_- contains
-    it, where the bands' coefficients grow like 1 / |k - k_D|^2 and cancel to rounding).
+    by half a step, no ray points at k_D (the per-mu region beyond D_- contains it, where
+    the bands' coefficients grow like 1 / |b|^2 and cancel to rounding).
 
-    The integrands are singular at the Dirac point k_D, which a contour of radius R around
-    a center at distance D from it sees at |Im theta| ~ log(D / R): the plain rule
-    (q = 0) converges like (R / D)^n.  The circle automorphism e^(i psi) = (e^(i tau) + q)
-    / (1 + q e^(i tau)) crowds the rays towards k_D and moves that singularity out to
-    rho' = (rho - q) / (1 - q rho), rho = D / R, at the price of a pole of d psi / d tau at
-    1 / q: q = rho - sqrt(rho^2 - 1) balances the two at rho' = rho + sqrt(rho^2 - 1)
-    (:func:`crowding`), e.g. 1.37 instead of 1.05."""
+    The integrands are singular near k_D (at the Dirac point of an in-plane M), which a
+    contour of radius R around a center at distance D from it sees at |Im theta| ~
+    log(D / R) (in-plane M): the plain rule (q = 0) converges like (R / D)^n.  The circle
+    automorphism e^(i psi) = (e^(i tau) + q) / (1 + q e^(i tau)) crowds the rays towards
+    k_D and moves that singularity out to rho' = (rho - q) / (1 - q rho), rho = D / R, at
+    the price of a pole of d psi / d tau at 1 / q: q = rho - sqrt(rho^2 - 1) balances the
+    two at rho' = rho + sqrt(rho^2 - 1) (:func:`crowding`), e.g. 1.37 instead of 1.05."""
     q = np.asarray(q, float)[..., None]
     tau = 2 * np.pi * (np.arange(n) + 0.5) / n
     z = np.exp(1j * tau)
@@ -217,16 +262,19 @@ def _rays(geo, n, q=0.0):
 
 
 def crowding(model, band, s):
-    """q of :func:`_rays` for the contour of ``band`` at s = sqrt(eps - E_n*): rho =
-    |k_D - k_n*| / R with R its radius towards the Dirac point (0 where rho <= 1)."""
+    """q of :func:`_rays` for the contour of ``band`` at s = sqrt(eps - E_n*), of radius R
+    towards k_D at distance D from it: the singularity |k - k_D|^2 = -(gap / alpha)^2 of
+    the coefficients lies at |z| = rho = x + sqrt(x^2 - 1), x = (R^2 + D^2 + (gap /
+    alpha)^2) / (2 R D) (rho = D / R for an in-plane M); q = rho - sqrt(rho^2 - 1)."""
     geo = geometry(model)
     s = np.asarray(s, float)
-    distance = model.exchange / model.alpha + (1.0 if band == 0 else -1.0) * np.hypot(
-        *geo.centers[band])
     ones = np.ones_like(s)
     radius, _ = radius_from_minimum(model, band, geo.centers[band], s, geo.u[0] * ones,
                                     geo.u[1] * ones)
-    rho = distance / np.maximum(radius, 1e-300)
+    radius = np.maximum(radius, 1e-300)
+    distance = geo.distances[band]
+    x = (radius**2 + distance**2 + (geo.gap / model.alpha) ** 2) / (2 * radius * distance)
+    rho = x + np.sqrt(np.maximum(x * x - 1, 0.0))
     return np.where(rho > 1, rho - np.sqrt(np.maximum(rho * rho - 1, 0.0)), 0.0)
 
 
@@ -366,8 +414,8 @@ def _region_values(model, region, mus, gamma, lo, hi, interpolation=(None, None)
 
 
 def sweep(model, mus, gamma, tolerance):
-    """As :func:`kubo_sot.observables.spectral_sweep.sweep`, for an in-plane M; every mu
-    must be :func:`usable`."""
+    """As :func:`kubo_sot.observables.spectral_sweep.sweep`, for M with an in-plane part;
+    every mu must be :func:`usable`."""
     mus = np.asarray(mus, float)
     geo = geometry(model)
     # Clear of E_CONV: usable() leaves MARGIN widths below it.
@@ -456,8 +504,7 @@ def band_data_from_minima(model, mus):
             r, slope = radius_from_minimum(model, band, center, np.broadcast_to(s, cos.shape),
                                            cos, sin)
             kx, ky = center[0] + r * cos, center[1] + r * sin
-            bx, by = _field(model, kx, ky)
-            norm = np.hypot(bx, by)
+            bx, by, norm = _field(model, kx, ky)
             sign = 1.0 if band == 1 else -1.0
             # grad E = 2 c k +- alpha R^T b / |b|, R^T (x, y) = (-y, x)
             gx = 2 * c * kx - sign * a * by / norm
@@ -491,7 +538,7 @@ def linear_responses(model, mus, gamma, rtol):
     try:
         swept = sweep(model, mus[use], gamma, tolerance)
     except RuntimeError as exc:  # a ray's root not found: every energy on its own k-mesh
-        warnings.warn(f"in-plane spectral sweep abandoned ({exc}); the {use.size} Fermi "
+        warnings.warn(f"spectral sweep abandoned ({exc}); the {use.size} Fermi "
                       "energies are integrated one by one", ConvergenceWarning, stacklevel=3)
         return out
     ok = swept.converged
