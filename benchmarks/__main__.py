@@ -241,6 +241,7 @@ def main(argv=None):
                    "uniform_mesh": uniform_mesh_ratio(),
                    "fermi_energies_100": many_fermi_energies(POINTS[0]),
                    "fermi_energies_100_in_plane": many_fermi_energies(POINTS[1]),
+                   "fermi_energies_100_tilted": many_fermi_energies(POINTS[7]),
                    "joblib": in_fresh_interpreters(),
                    "vertex_corrections": vertex_correction_cost(args.quick)})
     report["peak_memory_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -31,14 +31,15 @@ def joblib_speedup():
     M in-plane: ~9 ms).  'cold' includes starting the worker processes (about a second:
     importing numpy, scipy, numba), 'warm' reuses them, as every later sweep of a session
     does (joblib keeps its loky executor).  Warm and serial times are medians of REPEAT
-    runs."""
+    runs.  The points are evaluated one by one (share_kpoints=False): grouped, the 64
+    Fermi energies along z would be one spectral-density sweep (~20 ms), a single task."""
     from joblib.externals.loky import get_reusable_executor
 
     from kubo_sot.sweep import sweep
 
     def timed(**kwargs):
         t = time.perf_counter()
-        sweep(base, grid, **kwargs)
+        sweep(base, grid, share_kpoints=False, **kwargs)
         return time.perf_counter() - t
 
     out = {}
