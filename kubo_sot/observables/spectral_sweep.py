@@ -400,7 +400,7 @@ def in_chunks(evaluate, per_panel):
 # Largest number of rays of an angular trapezoid rule (kind.n_rays) that refine doubles.
 MAX_RAYS = 256
 # Largest (Fermi energies x panels) that refine keeps: the values, errors and angular
-# errors (each 26 per cell) stay below ~150 MB; energies then left above their tolerance
+# errors (26 floats per cell each) stay below 170 MB; energies then left above their tolerance
 # (e.g. many of them far below the bands, where the sea cancels between the bands) go to
 # their own k-meshes.
 MAX_CELLS = 2**18
@@ -437,8 +437,8 @@ def refine(pieces, evaluate, tolerance):
                 continue
             if piece.angular is not None and piece.kind.n_rays < MAX_RAYS:
                 angular = np.max(piece.angular[:, flagged] / scale, initial=0.0)
-                panels = np.max((piece.error - piece.angular)[:, flagged] / scale, initial=0.0)
-                if angular > panels:
+                radial = np.max((piece.error - piece.angular)[:, flagged] / scale, initial=0.0)
+                if angular > radial:
                     piece.kind.n_rays *= 2
                     piece.value, piece.error, piece.angular = evaluate(piece.kind, piece.lo,
                                                                        piece.hi)
