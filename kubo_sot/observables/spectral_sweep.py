@@ -164,13 +164,13 @@ def branches(model, e_end, k_end):
     out = [Branch(1, "eps", 0.0, True, j, upper_end, "lo", edge)]
     if a == 0:  # no branch point: k^2 = (eps + J) / c
         out.append(Branch(0, "eps", 0.0, False, -j, e_end, "lo", edge))
-        return out
+        return [b for b in out if b.hi > b.lo]  # empty below the band
     e_min, s_top = _branch_point(model)
     if a * a <= 2 * c * j and s_top**2 > e_end + j:
         # The branch point lies farther below the band edge than the branch spans: the
         # density is smooth in eps (and eps = eps_min + s^2 would cancel).
         out.append(Branch(0, "eps", 0.0, False, -j, e_end, "lo", edge))
-        return out
+        return [b for b in out if b.hi > b.lo]  # empty below the band
     s_end = np.sqrt(e_end - e_min)
     # In s, the scales are s_top (from the branch point to k = 0: near the threshold
     # alpha^2 = 2 c J the band bottom is flat and the density peaks within it) and, at
