@@ -2,6 +2,7 @@
 adaptive k-space engine, M along z: monotone bands, the Mexican hat (alpha^2 > 2 c J) and
 strong Rashba with a small gap; Fermi energies next to the band edges and the ring minimum."""
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -182,3 +183,60 @@ def test_energies_below_the_bands():
         scale = group_scale(ref.estimate)
         assert np.all(np.abs(swept.estimate[i] - ref.estimate)
                       <= swept.error[i] + ref.error + 1e-12 * scale)
+
+
+def test_thermal_convolution_of_a_known_function():
+    """thermal_sweep's trapezoid rule on its grid against mpmath quadrature of the
+    convolution Int d eps (-f'(eps - mu)) I_0(eps), for an I_0 with the poles of a
+    broadened level, Re and Im of 1 / (eps - E_0 + i Gamma) (the analyticity strip that the
+    grid spacing assumes): 1e-10 of the largest value, as the estimated error says."""
+    from kubo_sot.integrate.kspace import KSpaceIntegral
+    from kubo_sot.observables.spectral_sweep import thermal_grid, thermal_sweep
+    gamma, kt, level = 0.01, 0.02, 0.1
+    mus = np.linspace(-0.05, 0.3, 12)
+
+    def level_function(eps):
+        g = 1.0 / (np.asarray(eps, complex) - level + 1j * gamma)
+        return np.stack([g.real, g.imag] * 13, axis=-1)  # (n, 26)
+
+    def sweep_at(grid):
+        values = level_function(grid)
+        return KSpaceIntegral(values, np.zeros_like(values), np.ones(grid.size, bool),
+                              0, np.abs(values))
+
+    grid = thermal_grid(mus, gamma, kt, per_energy=10**6)
+    result = thermal_sweep(sweep_at, mus, grid, kt,
+                           lambda est, mag: 1e-10 * np.max(np.abs(mag)))
+    with mpmath.workdps(30):
+        for mu, est, err in zip(mus, result.estimate, result.error):
+            def integrand(eps):
+                x = (eps - mu) / kt
+                return 1 / (kt * 4 * mpmath.cosh(x / 2) ** 2) / (eps - level + 1j * gamma)
+            exact = mpmath.quad(integrand, [mu - 40 * kt, level - 5 * gamma, level,
+                                            level + 5 * gamma, mu + 40 * kt])
+            exact = np.array([float(exact.real), float(exact.imag)] * 13)
+            scale = np.max(np.abs(exact))
+            assert np.all(np.abs(est - exact) <= 1e-10 * scale)
+            assert np.all(np.abs(est - exact) <= err + 1e-13 * scale)
+    assert result.converged.all()
+
+
+@pytest.mark.parametrize("kwargs, gamma, temperature", [
+    (dict(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1)), 0.05, 300.0),
+    (dict(alpha=0.002, exchange=0.2, magnetization=(0, 0, -1)), 0.005, 30.0)])
+def test_arrays_at_finite_temperature_use_the_sweep(kwargs, gamma, temperature):
+    """At T > 0 an array of Fermi energies comes from the T = 0 sweep on a grid convolved
+    with -f', and equals the per-point integrals within their error estimates (tensors and
+    the Fermi-surface / Fermi-sea split); with Gamma << k T (a grid too fine) the energies
+    are integrated one by one."""
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
+    # 60 energies: a grid of at most THERMAL_GRID_PER_ENERGY (12) per energy (~700 here)
+    mus = np.linspace(-0.05, 0.4, 60)
+    swept = kubo_sot.linear_response(model, mus, gamma, temperature=temperature, rtol=1e-7)
+    assert all(r.provenance.get("engine") == "spectral_sweep" for r in swept)
+    for mu, r in zip(mus[::7], swept[::7]):
+        assert r.provenance["temperature_K"] == temperature
+        alone = kubo_sot.linear_response(model, mu, gamma, temperature=temperature, rtol=1e-9)
+        assert_agree_within_errors(r, alone, PARTS)
+    fine = kubo_sot.linear_response(model, mus, 1e-4, temperature=300.0, rtol=1e-4)
+    assert all("engine" not in r.provenance for r in fine)

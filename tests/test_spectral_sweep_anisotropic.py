@@ -490,3 +490,19 @@ def test_usable_energies():
                     geo.e_conv - MARGIN * gamma, geo.e_conv, geo.e_conv + 1.0])
     expected = [False, False, True, True, True, False, False, False, False]
     assert usable(model, mus, gamma).tolist() == expected
+
+
+@pytest.mark.parametrize("kwargs, gamma, temperature", [
+    (dict(alpha=0.02, exchange=0.3, magnetization=(0, 0.6, 0.8), mass=2.0), 0.02, 300.0),
+    (dict(alpha=0.002, exchange=0.2, magnetization=(1, 0, 0)), 0.002, 30.0)])
+def test_arrays_at_finite_temperature_use_the_sweep(kwargs, gamma, temperature):
+    """Tilted at 300 K and in-plane at 30 K: the T = 0 sweep on a grid convolved with -f'
+    equals the per-point integrals within their error estimates (tensors and parts)."""
+    model = kubo_sot.RashbaFerromagnet(**kwargs)
+    # enough energies for a grid of at most 40 per energy (spectral_sweep_anisotropic)
+    mus = np.linspace(0.0, 0.5, 60)
+    swept = kubo_sot.linear_response(model, mus, gamma, temperature=temperature, rtol=1e-7)
+    assert all(r.provenance.get("engine") == "spectral_sweep" for r in swept)
+    for mu, r in zip(mus[::11], swept[::11]):
+        alone = kubo_sot.linear_response(model, mu, gamma, temperature=temperature, rtol=1e-9)
+        assert_agree_within_errors(r, alone, PARTS)

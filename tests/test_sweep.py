@@ -247,8 +247,8 @@ def test_joblib_sweep_with_store_writes_every_point_once(tmp_path):
 
 
 def test_fermi_energies_share_one_sweep():
-    """Points equal but for the Fermi energy (M along z, constant Gamma, T = 0) form one
-    task per Gamma; the other points stay alone.  The grouped results agree with the
+    """Points equal but for the Fermi energy (M along z, constant Gamma, one temperature)
+    form one task per Gamma; the other points stay alone.  The grouped results agree with the
     point-by-point ones within the sum of their error estimates (+ 1e-12 of the largest
     element: rounding), share their k-points, and are the same on joblib workers."""
     from kubo_sot.sweep.evaluate import fermi_energy_groups
@@ -259,10 +259,12 @@ def test_fermi_energies_share_one_sweep():
     tasks = fermi_energy_groups(range(len(specs)), specs)
     assert sorted(len(t) for t in tasks) == [9, 9]
     assert all(len({specs[i]["broadening"] for i in t}) == 1 for t in tasks)
-    # At 300 K, with white noise, or with fewer than 8 energies: every point alone.
-    for change in ({"temperature": 300.0}, {"disorder": "white_noise"}):
-        _, other = expand({**base, **change}, grid, None)
-        assert all(len(t) == 1 for t in fermi_energy_groups(range(len(other)), other))
+    # At 300 K one task per Gamma too (the thermal sweep, where its grid is coarse enough);
+    # with white noise, or with fewer than 8 energies: every point alone.
+    _, warm = expand({**base, "temperature": 300.0}, grid, None)
+    assert sorted(len(t) for t in fermi_energy_groups(range(len(warm)), warm)) == [9, 9]
+    _, other = expand({**base, "disorder": "white_noise"}, grid, None)
+    assert all(len(t) == 1 for t in fermi_energy_groups(range(len(other)), other))
     assert all(len(t) == 1 for t in fermi_energy_groups(range(7), specs))
 
     shared = kubo_sot.sweep(base, grid)

@@ -378,16 +378,16 @@ def _sweep_module(model, route):
 
 def _spectral_sweep_groups(model, points, route, vertex_corrections, kernel):
     """Indices of the points that share one spectral-density sweep instead of a k-mesh
-    each: per constant Gamma, the Fermi energies at T = 0 of a Rashba model the sweep
-    applies to, at least MIN_POINTS of them.  kernel = "numpy" keeps the per-point
+    each: per constant Gamma and temperature, the Fermi energies of a Rashba model the
+    sweep applies to, at least MIN_POINTS of them.  kernel = "numpy" keeps the per-point
     reference route."""
     from .spectral_sweep import MIN_POINTS
     if kernel == "numpy" or vertex_corrections or _sweep_module(model, route) is None:
         return []
     groups = {}
     for i, (_, gamma, temperature) in enumerate(points):
-        if temperature == 0 and not isinstance(gamma, WhiteNoiseDisorder):
-            groups.setdefault(gamma, []).append(i)
+        if not isinstance(gamma, WhiteNoiseDisorder):
+            groups.setdefault((gamma, temperature), []).append(i)
     return [g for g in groups.values() if len(g) >= MIN_POINTS]
 
 
@@ -396,7 +396,7 @@ def _spectral_sweep(model, points, options):
     not meet is integrated on its own k-mesh."""
     module = _sweep_module(model, options["route"])
     results = module.linear_responses(model, np.array([p[0] for p in points]), points[0][1],
-                                      options["rtol"])
+                                      options["rtol"], points[0][2])
     return [r if r is not None else linear_response(model, *p, **options)
             for p, r in zip(points, results)]
 

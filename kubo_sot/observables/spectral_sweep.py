@@ -18,10 +18,11 @@ MARGIN widths above the largest mu, is integrated per mu with both bands togethe
 sea's logarithms cancel between the bands only at equal k), through k = K / t.
 
 Scope: the continuum RashbaFerromagnet with M along +-z (one ray and the tensors' rotation,
-:func:`kubo_sot.integrate.kspace.rotation_average`), J > 0, one constant Gamma, T = 0;
-:func:`kubo_sot.linear_response` uses it for arrays of at least MIN_POINTS Fermi energies.
-M with an in-plane part: :mod:`kubo_sot.observables.spectral_sweep_anisotropic`.  T > 0 is
-not done (every T > 0 term is its T = 0 form, as a function of mu, convolved with -f').
+:func:`kubo_sot.integrate.kspace.rotation_average`), J > 0, one constant Gamma, one
+temperature; :func:`kubo_sot.linear_response` uses it for arrays of at least MIN_POINTS
+Fermi energies.  At T > 0 every term is its T = 0 form, as a function of mu, convolved
+with -f': the T = 0 sweep on a grid, convolved (:func:`thermal_sweep`).  M with an
+in-plane part: :mod:`kubo_sot.observables.spectral_sweep_anisotropic`.
 
 Error estimate: per panel and mu, the part of the product integral carried by the two
 highest Legendre coefficients of rho, in absolute value (the null rule of
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..constants import BOLTZMANN_EV_PER_K
 from ..integrate.kspace import KSpaceIntegral, rotation_average
 from ..integrate.quadrature import GAUSS_ORDER, _rule
 from ..kernels.kubo_bastin import response_elements
@@ -458,10 +460,63 @@ def refine(pieces, evaluate, tolerance):
     return KSpaceIntegral(estimate, error, np.all(error <= tol, axis=1), n_kpoints, magnitude)
 
 
+# T > 0 (thermal_sweep): the trapezoid rule on a grid of spacing 2 pi d / THERMAL_LOG, with d
+# = 0.9 min(Gamma, pi k T) inside the strip where the T = 0 result (singular at Im eps =
+# -+Gamma) and -f' (poles at +-i pi k T) are analytic: it errs by ~exp(-THERMAL_LOG) of the
+# integral; the grid reaches THERMAL_RANGE k T beyond the energies (-f' < 1e-15 / k T
+# there).  A grid energy costs ~60 us along z, a point at 300 K ~0.8 ms: grids of more
+# than THERMAL_GRID_PER_ENERGY energies per Fermi energy (Gamma << k T) or MAX_THERMAL_GRID
+# in all are left to the k-meshes.
+THERMAL_LOG = 30.0
+THERMAL_RANGE = 36.0
+THERMAL_GRID_PER_ENERGY = 12
+MAX_THERMAL_GRID = 20000
+
+
+def thermal_grid(mus, gamma, thermal_energy, per_energy=THERMAL_GRID_PER_ENERGY):
+    """The energies (eV) of :func:`thermal_sweep`: an even number of steps h, or None when
+    there would be more than ``per_energy`` per mu or MAX_THERMAL_GRID."""
+    step = 2 * np.pi * 0.9 * min(gamma, np.pi * thermal_energy) / THERMAL_LOG
+    lo = np.min(mus) - THERMAL_RANGE * thermal_energy
+    hi = np.max(mus) + THERMAL_RANGE * thermal_energy
+    n = 2 * int(np.ceil(0.5 * (hi - lo) / step))
+    if n + 1 > min(MAX_THERMAL_GRID, per_energy * np.size(mus)):
+        return None
+    return np.linspace(lo, hi, n + 1)
+
+
+def thermal_sweep(sweep_at, mus, grid, thermal_energy, tolerance):
+    """The T > 0 k-integrals at every mu from T = 0 ones on ``grid`` (:func:`thermal_grid`):
+    a KSpaceIntegral as :func:`sweep` returns it.
+
+    Every T > 0 term of the integrand is its T = 0 form as a function of the Fermi energy
+    convolved with -f' (the Fermi-sea integral of f by parts), so
+
+        I_T(mu) = Int d eps (-f'(eps - mu)) I_0(eps),
+
+    here the trapezoid rule on the grid of T = 0 results ``sweep_at(grid)``.  Error: the
+    grid results' errors carried through, plus |T_h - T_2h|^2 / (the integral's scale) for
+    the rule itself (it converges geometrically: the error of T_h is about the square of
+    that of T_2h, relative to the scale), plus rounding."""
+    zero = sweep_at(grid)
+    step = grid[1] - grid[0]
+    x = np.abs(grid[None, :] - np.asarray(mus, float)[:, None]) / thermal_energy
+    decay = np.exp(-x)
+    weights = step * decay / (thermal_energy * (1.0 + decay) ** 2)  # h (-f'), (mu, grid)
+    estimate = weights @ zero.estimate
+    magnitude = weights @ zero.magnitude
+    coarse = 2.0 * weights[:, ::2] @ zero.estimate[::2]
+    scale = group_scale(magnitude)
+    rule = (estimate - coarse) ** 2 / np.maximum(scale, 1e-300)
+    error = np.maximum(weights @ zero.error + rule, ERROR_FLOOR * scale)
+    return KSpaceIntegral(estimate, error, np.all(error <= tolerance(estimate, magnitude),
+                                                  axis=1), zero.n_kpoints, magnitude)
+
+
 def applies(model, route):
     """True for the continuum Rashba model with M along +-z (one ray) and J > 0 (at J = 0
     the bands touch at k = 0, where the pole expansion's coefficients diverge), on the
-    eigenbasis route; the caller groups the points by constant Gamma at T = 0."""
+    eigenbasis route; the caller groups the points by constant Gamma and temperature."""
     return (type(model) is RashbaFerromagnet and rotates_with_spin(model)
             and model.exchange > 0 and route == "eigenbasis")
 
@@ -483,12 +538,21 @@ def band_data_along_z(model, mus):
     return out
 
 
-def linear_responses(model, mus, gamma, rtol):
-    """LinearResponse at every mu (T = 0, constant Gamma) from one sweep; None for a mu
-    whose tolerance the sweep did not meet (the caller integrates it per point)."""
+def linear_responses(model, mus, gamma, rtol, temperature=0.0):
+    """LinearResponse at every mu (constant Gamma, one temperature in K) from one sweep;
+    None for a mu whose tolerance the sweep did not meet, or for all at T > 0 when the
+    thermal grid would be too fine (the caller integrates them per point)."""
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
-    swept = sweep(model, mus, gamma, tolerance)
+    thermal_energy = BOLTZMANN_EV_PER_K * temperature
+    if thermal_energy > 0:
+        grid = thermal_grid(mus, gamma, thermal_energy)
+        if grid is None:
+            return [None] * len(mus)
+        swept = thermal_sweep(lambda energies: sweep(model, energies, gamma, tolerance), mus,
+                              grid, thermal_energy, tolerance)
+    else:
+        swept = sweep(model, mus, gamma, tolerance)
     out = []
     for mu, est, err, good, magnitude, bands in zip(
             mus, swept.estimate, swept.error, swept.converged, swept.magnitude,
@@ -498,7 +562,7 @@ def linear_responses(model, mus, gamma, rtol):
             continue
         result = KSpaceIntegral(est, err, True, swept.n_kpoints, magnitude)
         response = _r._assemble(model, result, exchange, magnetization, float(mu), gamma,
-                                0.0, rtol, "eigenbasis", bands)
+                                temperature, rtol, "eigenbasis", bands)
         response.provenance.update(engine="spectral_sweep", points_sharing_kpoints=len(mus))
         out.append(response)
     return out

@@ -32,7 +32,8 @@ The band data (occupations, mean Fermi radii) come from the same rays
 (:func:`band_data_from_minima`).
 
 Scope: continuum RashbaFerromagnet, |M_par| > 0, alpha^2 < 2 c J |M_par|, J > 0, one
-constant Gamma, T = 0, and Fermi energies with mu + MARGIN Gamma a CLEARANCE below E_CONV
+constant Gamma and temperature (T > 0: :func:`kubo_sot.observables.spectral_sweep.
+thermal_sweep`), and Fermi energies with mu + MARGIN Gamma a CLEARANCE below E_CONV
 (:func:`usable`); the others fall back to a k-mesh each.  Strong Rashba (for an in-plane M
 the upper band's minimum is the Dirac cone, the lower band a Mexican hat broken by M) is
 not done.
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from ..constants import BOLTZMANN_EV_PER_K
 from ..errors import ConvergenceWarning
 from ..integrate.kspace import KSpaceIntegral
 from ..models.quartic import real_roots
@@ -52,9 +54,9 @@ from ..models.rashba import RashbaFerromagnet
 from . import response as _r
 from .bands import _band_data, band_data
 from .response import N_COMPONENTS
-from .spectral_sweep import (MAX_RAYS, MIN_POINTS, ORDER, VINV, W_GL, X_GL, Branch, Piece,
-                             _kernels, in_chunks, packed_pole_coefficients, panel_integrals,
-                             refine)
+from .spectral_sweep import (MAX_RAYS, MIN_POINTS, ORDER, THERMAL_RANGE, VINV, W_GL, X_GL,
+                             Branch, Piece, _kernels, in_chunks, packed_pole_coefficients,
+                             panel_integrals, refine, thermal_grid, thermal_sweep)
 
 FIRST_RAYS = 16  # fewest rays of the first angular trapezoid rule of a piece
 ACCURACY_RAYS = 1e-8  # relative accuracy that first_rays aims at
@@ -155,14 +157,16 @@ def applies(model, route):
 CLEARANCE = 0.2
 
 
-def usable(model, mus, gamma):
+def usable(model, mus, gamma, thermal_energy=0.0):
     """The Fermi energies the sweep integrates: the lower band has states at mu, and mu +
-    MARGIN Gamma stays below E_CONV by CLEARANCE of the lower band's convex range."""
+    MARGIN Gamma (plus the thermal grid's THERMAL_RANGE k T at T > 0) stays below E_CONV
+    by CLEARANCE of the lower band's convex range."""
     geo = geometry(model)
     mus = np.asarray(mus, float)
     top = geo.e_conv - CLEARANCE * (geo.e_conv - geo.minima[0]) if np.isfinite(
         geo.e_conv) else np.inf
-    return (mus + MARGIN * gamma < top) & (mus > geo.minima[0])
+    reach = MARGIN * gamma + THERMAL_RANGE * thermal_energy
+    return (mus + reach < top) & (mus > geo.minima[0])
 
 
 def _field(model, kx, ky):
@@ -415,7 +419,8 @@ def _region_values(model, region, mus, gamma, lo, hi, interpolation=(None, None)
 
 def sweep(model, mus, gamma, tolerance):
     """As :func:`kubo_sot.observables.spectral_sweep.sweep`, for M with an in-plane part;
-    every mu must be :func:`usable`."""
+    every mu must lie below the top of :func:`usable` (below the bands is allowed: the
+    thermal grid reaches there)."""
     mus = np.asarray(mus, float)
     geo = geometry(model)
     # Clear of E_CONV: usable() leaves MARGIN widths below it.
@@ -466,6 +471,10 @@ def sweep(model, mus, gamma, tolerance):
         return ORDER * (6 * kind.n_rays + mus.size)  # densities (3 x 52); kernels per mu
     return refine(pieces, in_chunks(panels, per_panel), tolerance)
 
+
+# Thermal grid energies per Fermi energy at most (spectral_sweep.thermal_grid): a grid
+# energy costs ~60-200 us here, a point at 300 K 4-10 ms.
+THERMAL_GRID_PER_ENERGY = 40
 
 # Band data: rays from the band minima, doubled from BAND_DATA_RAYS until two rules agree
 # to BAND_DATA_ACCURACY (relative); energies that do not converge go to bands.band_data.
@@ -525,18 +534,29 @@ def band_data_from_minima(model, mus):
             for i, (mu, back) in enumerate(zip(mus, fallback))]
 
 
-def linear_responses(model, mus, gamma, rtol):
-    """LinearResponse at every mu (T = 0, constant Gamma) from one sweep; None for a mu the
-    sweep does not integrate (:func:`usable`) or whose tolerance it did not meet."""
+def linear_responses(model, mus, gamma, rtol, temperature=0.0):
+    """LinearResponse at every mu (constant Gamma, one temperature in K) from one sweep
+    (at T > 0 on a grid, :func:`kubo_sot.observables.spectral_sweep.thermal_sweep`); None
+    for a mu the sweep does not integrate (:func:`usable`) or whose tolerance it did not
+    meet."""
     mus = np.asarray(mus, float)
     out = [None] * mus.size
-    use = np.flatnonzero(usable(model, mus, gamma))
+    thermal_energy = BOLTZMANN_EV_PER_K * temperature
+    use = np.flatnonzero(usable(model, mus, gamma, thermal_energy))
     if use.size < MIN_POINTS:
         return out
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
+    grid = (thermal_grid(mus[use], gamma, thermal_energy, THERMAL_GRID_PER_ENERGY)
+            if thermal_energy > 0 else None)
+    if thermal_energy > 0 and grid is None:
+        return out
     try:
-        swept = sweep(model, mus[use], gamma, tolerance)
+        if grid is None:
+            swept = sweep(model, mus[use], gamma, tolerance)
+        else:
+            swept = thermal_sweep(lambda energies: sweep(model, energies, gamma, tolerance),
+                                  mus[use], grid, thermal_energy, tolerance)
     except RuntimeError as exc:  # a ray's root not found: every energy on its own k-mesh
         warnings.warn(f"spectral sweep abandoned ({exc}); the {use.size} Fermi "
                       "energies are integrated one by one", ConvergenceWarning, stacklevel=3)
@@ -547,7 +567,7 @@ def linear_responses(model, mus, gamma, rtol):
                                       swept.magnitude[ok]):
         result = KSpaceIntegral(est, err, True, swept.n_kpoints, magnitude)
         response = _r._assemble(model, result, exchange, magnetization, float(mus[i]), gamma,
-                                0.0, rtol, "eigenbasis", bands.pop(0))
+                                temperature, rtol, "eigenbasis", bands.pop(0))
         response.provenance.update(engine="spectral_sweep", points_sharing_kpoints=use.size)
         out[i] = response
     return out

@@ -64,8 +64,9 @@ def fermi_energy_groups(indices, specs, model_factory=None):
     """The points ``indices`` of ``specs`` as tasks (lists of indices, in order of their
     first point): points equal but for the Fermi energy that one spectral-density sweep
     integrates together (the default model with M along z, or with an in-plane part and
-    weak Rashba coupling; constant Gamma, T = 0, at least MIN_POINTS energies), every
-    other one alone.
+    weak Rashba coupling; constant Gamma, one temperature, at least MIN_POINTS energies),
+    every other one alone (at T > 0 the group may still be integrated point by point:
+    :func:`kubo_sot.observables.spectral_sweep.thermal_grid`).
 
     A group's results agree with the point-by-point ones within their error estimates,
     not bitwise, and depend (within them) on which energies share the sweep: a resumed
@@ -76,7 +77,7 @@ def fermi_energy_groups(indices, specs, model_factory=None):
     for i in indices:
         spec = specs[i]
         if (model_factory is None and spec["disorder"] == "constant_gamma"
-                and spec["temperature"] == 0 and not spec["vertex_corrections"]
+                and not spec["vertex_corrections"]
                 and _sweep_module(build_model(spec), "eigenbasis") is not None):
             key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
             if key not in groups:

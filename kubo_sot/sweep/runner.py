@@ -69,11 +69,11 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
         RashbaFerromagnet).
     share_kpoints : bool
         Points equal but for the Fermi energy (M along z, or with an in-plane part and
-        weak Rashba coupling; constant Gamma, T = 0, at least 8) are one task: one spectral-density
-        sweep (:func:`kubo_sot.sweep.evaluate.fermi_energy_groups`), 10-100x cheaper.  Its
-        results agree with the point-by-point ones within their errors, not bitwise, and
-        a resumed sweep integrates its missing energies in a smaller group; False
-        evaluates every point on its own k-mesh.
+        weak Rashba coupling; constant Gamma, one temperature, at least 8) are one task:
+        one spectral-density sweep (:func:`kubo_sot.sweep.evaluate.fermi_energy_groups`),
+        5-15x cheaper at T = 0.  Its results agree with the point-by-point ones within
+        their errors, not bitwise, and a resumed sweep integrates its missing energies in
+        a smaller group; False evaluates every point on its own k-mesh.
 
     Returns
     -------
