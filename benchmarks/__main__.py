@@ -175,25 +175,28 @@ def uniform_mesh_ratio():
     return out
 
 
-def many_fermi_energies(point):
+def many_fermi_energies(point, temperature=0.0):
     """100 Fermi energies in one call (an array fermi_energy from 0 to 0.5 eV), serially and
-    on 2 joblib workers, as a multiple of one point of the same model (median of 5).  For M
-    along z, or with an in-plane part and weak Rashba coupling, the call takes one spectral-density
-    sweep (serial either way); energies the sweep does not cover get a k-mesh each."""
+    on 2 joblib workers, as a multiple of one point of the same model and temperature
+    (median of 5).  For M along z, or with an in-plane part and weak Rashba coupling, the
+    call takes one spectral-density sweep (serial either way; at T > 0 on a thermal grid);
+    energies the sweep does not cover get a k-mesh each."""
     name, kw, mu, gamma = point
     model = kubo_sot.RashbaFerromagnet(**kw)
     energies = np.linspace(0.0, 0.5, 100)
-    _, times = _time(lambda: kubo_sot.linear_response(model, mu, gamma, rtol=1e-6), 5)
+    _, times = _time(lambda: kubo_sot.linear_response(model, mu, gamma, temperature,
+                                                      rtol=1e-6), 5)
     one = statistics.median(times)
-    out = {"point": name, "one_point_s": one}
+    out = {"point": name, "temperature_K": temperature, "one_point_s": one}
     for n_jobs in (1, 2):
         # The first call starts the workers and loads their compiled kernels; timed: 3 more.
         results, times = _time(lambda: kubo_sot.linear_response(
-            model, energies, gamma, rtol=1e-6, n_jobs=n_jobs), 4)
+            model, energies, gamma, temperature, rtol=1e-6, n_jobs=n_jobs), 4)
         hundred = statistics.median(times[1:])
         out[f"ratio_n_jobs_{n_jobs}"] = hundred / one
         out["engine"] = results[0].provenance.get("engine", "k-mesh per energy")
-        print(f"100 Fermi energies in one call ({name}, {out['engine']}), n_jobs = {n_jobs}: "
+        print(f"100 Fermi energies in one call ({name}, {temperature:g} K, {out['engine']}), "
+              f"n_jobs = {n_jobs}: "
               f"{hundred * 1e3:.0f} ms = {hundred / one:.0f}x one point ({one * 1e3:.2f} ms)",
               flush=True)
     return out
@@ -242,6 +245,7 @@ def main(argv=None):
                    "fermi_energies_100": many_fermi_energies(POINTS[0]),
                    "fermi_energies_100_in_plane": many_fermi_energies(POINTS[1]),
                    "fermi_energies_100_tilted": many_fermi_energies(POINTS[7]),
+                   "fermi_energies_100_tilted_300K": many_fermi_energies(POINTS[7], 300.0),
                    "joblib": in_fresh_interpreters(),
                    "vertex_corrections": vertex_correction_cost(args.quick)})
     report["peak_memory_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

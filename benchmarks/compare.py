@@ -46,7 +46,7 @@ def compare(old, new):
             _row(f"random points, {key[:-2]}", old["random_points"][key],
                  new["random_points"][key], "ms", 1e3)
     for report in ("fermi_energies_100", "fermi_energies_100_in_plane",
-                   "fermi_energies_100_tilted"):
+                   "fermi_energies_100_tilted", "fermi_energies_100_tilted_300K"):
         if report not in old or report not in new:
             continue
         for key in ("ratio_n_jobs_1", "ratio_n_jobs_2"):
