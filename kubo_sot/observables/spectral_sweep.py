@@ -513,6 +513,17 @@ def thermal_sweep(sweep_at, mus, grid, thermal_energy, tolerance):
                                                   axis=1), zero.n_kpoints, magnitude)
 
 
+def at_temperature(sweep_at, mus, gamma, thermal_energy, tolerance,
+                   per_energy=THERMAL_GRID_PER_ENERGY):
+    """``sweep_at(mus)`` at T = 0; at T > 0 :func:`thermal_sweep` on its grid, or None when
+    that grid would have more than ``per_energy`` energies per mu."""
+    if thermal_energy <= 0:
+        return sweep_at(mus)
+    grid = thermal_grid(mus, gamma, thermal_energy, per_energy)
+    return None if grid is None else thermal_sweep(sweep_at, mus, grid, thermal_energy,
+                                                   tolerance)
+
+
 def applies(model, route):
     """True for the continuum Rashba model with M along +-z (one ray) and J > 0 (at J = 0
     the bands touch at k = 0, where the pole expansion's coefficients diverge), on the
@@ -544,15 +555,10 @@ def linear_responses(model, mus, gamma, rtol, temperature=0.0):
     thermal grid would be too fine (the caller integrates them per point)."""
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
-    thermal_energy = BOLTZMANN_EV_PER_K * temperature
-    if thermal_energy > 0:
-        grid = thermal_grid(mus, gamma, thermal_energy)
-        if grid is None:
-            return [None] * len(mus)
-        swept = thermal_sweep(lambda energies: sweep(model, energies, gamma, tolerance), mus,
-                              grid, thermal_energy, tolerance)
-    else:
-        swept = sweep(model, mus, gamma, tolerance)
+    swept = at_temperature(lambda energies: sweep(model, energies, gamma, tolerance), mus,
+                           gamma, BOLTZMANN_EV_PER_K * temperature, tolerance)
+    if swept is None:
+        return [None] * len(mus)
     out = []
     for mu, est, err, good, magnitude, bands in zip(
             mus, swept.estimate, swept.error, swept.converged, swept.magnitude,

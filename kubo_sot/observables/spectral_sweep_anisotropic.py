@@ -56,7 +56,7 @@ from .bands import _band_data, band_data
 from .response import N_COMPONENTS
 from .spectral_sweep import (MAX_RAYS, MIN_POINTS, ORDER, THERMAL_RANGE, VINV, W_GL, X_GL,
                              Branch, Piece, _kernels, in_chunks, packed_pole_coefficients,
-                             panel_integrals, refine, thermal_grid, thermal_sweep)
+                             at_temperature, panel_integrals, refine)
 
 FIRST_RAYS = 16  # fewest rays of the first angular trapezoid rule of a piece
 ACCURACY_RAYS = 1e-8  # relative accuracy that first_rays aims at
@@ -536,7 +536,7 @@ def band_data_from_minima(model, mus):
 
 def linear_responses(model, mus, gamma, rtol, temperature=0.0):
     """LinearResponse at every mu (constant Gamma, one temperature in K) from one sweep
-    (at T > 0 on a grid, :func:`kubo_sot.observables.spectral_sweep.thermal_sweep`); None
+    (at T > 0 on a grid, :func:`kubo_sot.observables.spectral_sweep.at_temperature`); None
     for a mu the sweep does not integrate (:func:`usable`) or whose tolerance it did not
     meet."""
     mus = np.asarray(mus, float)
@@ -547,19 +547,15 @@ def linear_responses(model, mus, gamma, rtol, temperature=0.0):
         return out
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
-    grid = (thermal_grid(mus[use], gamma, thermal_energy, THERMAL_GRID_PER_ENERGY)
-            if thermal_energy > 0 else None)
-    if thermal_energy > 0 and grid is None:
-        return out
     try:
-        if grid is None:
-            swept = sweep(model, mus[use], gamma, tolerance)
-        else:
-            swept = thermal_sweep(lambda energies: sweep(model, energies, gamma, tolerance),
-                                  mus[use], grid, thermal_energy, tolerance)
+        swept = at_temperature(lambda energies: sweep(model, energies, gamma, tolerance),
+                               mus[use], gamma, thermal_energy, tolerance,
+                               THERMAL_GRID_PER_ENERGY)
     except RuntimeError as exc:  # a ray's root not found: every energy on its own k-mesh
         warnings.warn(f"spectral sweep abandoned ({exc}); the {use.size} Fermi "
                       "energies are integrated one by one", ConvergenceWarning, stacklevel=3)
+        return out
+    if swept is None:  # a thermal grid too fine
         return out
     ok = swept.converged
     bands = band_data_from_minima(model, mus[use[ok]])
