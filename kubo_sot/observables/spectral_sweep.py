@@ -383,8 +383,9 @@ def sweep(model, mus, gamma, tolerance):
 # (mu, panel) pairs of product integration contracted at once (their coefficients copied
 # per pair: ~30 kB each with 52 components).
 NEAR_PAIRS = 1024
-# Largest (k-points x (mu + basis)) per evaluation: arrays of ~30 MB with 26 components.
-CHUNK = 2**17
+# Largest (k-points x (mu + basis)) per evaluation: arrays of 7 MB with 26 components, of
+# which an evaluation holds ~4 at once (2**17 took 110 MB at a 300 K point's thermal grid).
+CHUNK = 2**15
 
 
 def in_chunks(evaluate, per_panel):
