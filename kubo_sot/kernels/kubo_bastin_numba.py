@@ -65,6 +65,12 @@ def _compiled(function):
     return njit(cache=True)(function) if AVAILABLE else function
 
 
+def _inlined(function):
+    """As :func:`_compiled`, inlined into its callers (numba IR): the small helpers shared
+    by the kernels cost ~12% of the per-k time as calls returning tuples."""
+    return njit(cache=True, inline="always")(function) if AVAILABLE else function
+
+
 @_compiled
 def _lower_eigenvector(bx, by, bz):
     """(u0, u1): the eigenvector of b.s with eigenvalue -|b|, as in the reference.
@@ -225,7 +231,7 @@ def _pole_pair(z_n, z_m, fermi_energy, thermal_energy, p_n, p_m, log_difference)
     return (p_m - p_n) / d, d * ((-p_m - p_n - 2.0 * log_difference / d) / d**2)
 
 
-@_compiled
+@_inlined
 def _band_elements(qx, qy, kinetic, alpha, exchange, mx, my, mz):
     """eps and |b| (the bands are eps -+ |b|) and the eigenbasis elements at one k-point:
     ``spin`` = (s_x,
@@ -255,7 +261,7 @@ def _band_elements(qx, qy, kinetic, alpha, exchange, mx, my, mz):
     return eps, norm, (s_x, s_y, s_z, e_x, e_y, e_z), vel
 
 
-@_compiled
+@_inlined
 def _operator_products(k, j, alpha, spin, vel):
     """(X_00, X_11, X_01) of X_nm = B_nm V_mn for B_k of (-v_x, -v_y, s_x, s_y, s_z) and
     the velocity V_j (elements of :func:`_band_elements`); X_10 = conj X_01."""
