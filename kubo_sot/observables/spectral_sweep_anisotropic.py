@@ -55,8 +55,8 @@ from . import response as _r
 from .bands import _band_data, band_data
 from .response import N_COMPONENTS
 from .spectral_sweep import (MAX_RAYS, MIN_POINTS, ORDER, THERMAL_RANGE, VINV, W_GL, X_GL,
-                             Branch, Piece, _kernels, in_chunks, packed_pole_coefficients,
-                             at_temperature, panel_integrals, refine)
+                             Branch, Piece, _kernels, at_temperature, in_chunks,
+                             packed_pole_coefficients, panel_integrals, refine)
 
 FIRST_RAYS = 16  # fewest rays of the first angular trapezoid rule of a piece
 ACCURACY_RAYS = 1e-8  # relative accuracy that first_rays aims at
@@ -71,6 +71,9 @@ MARGIN = 10.0
 # MARGIN widths, if more): their integrals are then smooth functions of mu, interpolated
 # from few nodes, and smooth on their radial panels.
 REGION_DISTANCE = 1.0
+# Thermal grid energies per Fermi energy at most (spectral_sweep.thermal_grid): a grid
+# energy costs ~60-200 us here, a point at 300 K 4-10 ms.
+THERMAL_GRID_PER_ENERGY = 40
 # Interpolation error in mu of the per-mu regions, relative to their size (a priori, from
 # the distance of their singularities; the two highest Chebyshev coefficients check it).
 CHEBYSHEV_ACCURACY = 1e-15
@@ -472,10 +475,6 @@ def sweep(model, mus, gamma, tolerance):
     return refine(pieces, in_chunks(panels, per_panel), tolerance)
 
 
-# Thermal grid energies per Fermi energy at most (spectral_sweep.thermal_grid): a grid
-# energy costs ~60-200 us here, a point at 300 K 4-10 ms.
-THERMAL_GRID_PER_ENERGY = 40
-
 # Band data: rays from the band minima, doubled from BAND_DATA_RAYS until two rules agree
 # to BAND_DATA_ACCURACY (relative); energies that do not converge go to bands.band_data.
 BAND_DATA_RAYS = 16
@@ -510,8 +509,8 @@ def band_data_from_minima(model, mus):
         n, previous = BAND_DATA_RAYS, None
         while n <= BAND_DATA_MAX_RAYS:
             cos, sin, weights = _rays(geo, n, crowding(model, band, s[:, 0]))
-            r, slope = radius_from_minimum(model, band, center, np.broadcast_to(s, cos.shape),
-                                           cos, sin)
+            r, _ = radius_from_minimum(model, band, center, np.broadcast_to(s, cos.shape),
+                                       cos, sin)
             kx, ky = center[0] + r * cos, center[1] + r * sin
             bx, by, norm = _field(model, kx, ky)
             sign = 1.0 if band == 1 else -1.0
