@@ -78,3 +78,16 @@ def worst_block_deviation(fast, reference, scale, blocks):
         deviation = np.abs(fast[:, block] - reference[:, block]) / np.maximum(level, 1e-300)
         worst = max(worst, float(np.max(deviation)))
     return worst
+
+
+def miss_every_second_energy(monkeypatch, module):
+    """Make ``module.sweep`` report every second Fermi energy above its tolerance (its
+    error estimate inflated 1e9x, not converged), as a sweep that missed them would."""
+    original = module.sweep
+
+    def partly_missed(*args, **kwargs):
+        swept = original(*args, **kwargs)
+        swept.error[::2] *= 1e9
+        swept.converged[::2] = False
+        return swept
+    monkeypatch.setattr(module, "sweep", partly_missed)

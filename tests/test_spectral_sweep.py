@@ -6,7 +6,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from conftest import assert_agree_within_errors
+from conftest import assert_agree_within_errors, miss_every_second_energy
 
 import kubo_sot
 from kubo_sot.integrate import kspace
@@ -128,14 +128,7 @@ def test_energies_the_sweep_misses_are_integrated_per_point(monkeypatch):
     """A mu whose error estimate the sweep leaves above its tolerance (here every second one,
     its estimate inflated) comes from its own k-mesh; the others from the sweep."""
     from kubo_sot.observables import spectral_sweep
-    original = spectral_sweep.sweep
-
-    def partly_missed(*args, **kwargs):
-        swept = original(*args, **kwargs)
-        swept.error[::2] *= 1e9
-        swept.converged[::2] = False
-        return swept
-    monkeypatch.setattr(spectral_sweep, "sweep", partly_missed)
+    miss_every_second_energy(monkeypatch, spectral_sweep)
     model = kubo_sot.RashbaFerromagnet(alpha=0.3, exchange=0.005, magnetization=(0, 0, 1))
     mus = _energies(model)
     results = kubo_sot.linear_response(model, mus, 0.01, rtol=1e-6)

@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from conftest import assert_agree_within_errors
+from conftest import assert_agree_within_errors, miss_every_second_energy
 
 import kubo_sot
 from kubo_sot.integrate import kspace
@@ -151,14 +151,7 @@ def test_energies_the_sweep_misses_are_integrated_per_point(monkeypatch):
     """A mu whose error estimate the sweep leaves above its tolerance (here every second one,
     its estimate inflated) comes from its own k-mesh, the others from the sweep, each at
     its place in the array (also past an unusable energy)."""
-    original = spectral_sweep_anisotropic.sweep
-
-    def partly_missed(*args, **kwargs):
-        swept = original(*args, **kwargs)
-        swept.error[::2] *= 1e9
-        swept.converged[::2] = False
-        return swept
-    monkeypatch.setattr(spectral_sweep_anisotropic, "sweep", partly_missed)
+    miss_every_second_energy(monkeypatch, spectral_sweep_anisotropic)
     kwargs, gamma = CASES[2]
     model = kubo_sot.RashbaFerromagnet(**kwargs)
     swept = np.linspace(geometry(model).minima[0] + 0.01, _top(model, gamma) - 0.01, 9)

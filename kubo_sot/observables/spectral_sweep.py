@@ -550,26 +550,34 @@ def band_data_along_z(model, mus):
     return out
 
 
-def linear_responses(model, mus, gamma, rtol, temperature=0.0):
-    """LinearResponse at every mu (constant Gamma, one temperature in K) from one sweep;
-    None for a mu whose tolerance the sweep did not meet, or for all at T > 0 when the
-    thermal grid would be too fine (the caller integrates them per point)."""
+def swept_responses(model, mus, gamma, rtol, temperature, sweep_at, bands_at,
+                    per_energy=THERMAL_GRID_PER_ENERGY):
+    """LinearResponse at every mu (constant Gamma, one temperature in K) from
+    ``sweep_at(energies, tolerance)`` (at T > 0 on its thermal grid, :func:`at_temperature`)
+    and the band data ``bands_at(mus)``; None for a mu whose tolerance the sweep did not
+    meet, or for all when the thermal grid would be too fine (the caller integrates them
+    per point)."""
+    mus = np.asarray(mus, float)
     exchange, magnetization = _r._exchange_and_magnetization(model)
     tolerance = _r._tolerances(rtol, exchange, magnetization)
-    swept = at_temperature(lambda energies: sweep(model, energies, gamma, tolerance), mus,
-                           gamma, BOLTZMANN_EV_PER_K * temperature, tolerance)
+    swept = at_temperature(lambda energies: sweep_at(energies, tolerance), mus, gamma,
+                           BOLTZMANN_EV_PER_K * temperature, tolerance, per_energy)
+    out = [None] * mus.size
     if swept is None:
-        return [None] * len(mus)
-    out = []
-    for mu, est, err, good, magnitude, bands in zip(
-            mus, swept.estimate, swept.error, swept.converged, swept.magnitude,
-            band_data_along_z(model, mus)):
-        if not good:
-            out.append(None)
-            continue
-        result = KSpaceIntegral(est, err, True, swept.n_kpoints, magnitude)
-        response = _r._assemble(model, result, exchange, magnetization, float(mu), gamma,
+        return out
+    done = np.flatnonzero(swept.converged)
+    for i, bands in zip(done, bands_at(mus[done])):
+        result = KSpaceIntegral(swept.estimate[i], swept.error[i], True, swept.n_kpoints,
+                                swept.magnitude[i])
+        response = _r._assemble(model, result, exchange, magnetization, float(mus[i]), gamma,
                                 temperature, rtol, "eigenbasis", bands)
-        response.provenance.update(engine="spectral_sweep", points_sharing_kpoints=len(mus))
-        out.append(response)
+        response.provenance.update(engine="spectral_sweep", points_sharing_kpoints=mus.size)
+        out[i] = response
     return out
+
+
+def linear_responses(model, mus, gamma, rtol, temperature=0.0):
+    """:func:`swept_responses` of the sweep along z (band data in closed form)."""
+    return swept_responses(model, mus, gamma, rtol, temperature,
+                           lambda energies, tolerance: sweep(model, energies, gamma, tolerance),
+                           lambda energies: band_data_along_z(model, energies))

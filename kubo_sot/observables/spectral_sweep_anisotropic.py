@@ -48,15 +48,13 @@ from scipy.optimize import brentq
 
 from ..constants import BOLTZMANN_EV_PER_K
 from ..errors import ConvergenceWarning
-from ..integrate.kspace import KSpaceIntegral
 from ..models.quartic import real_roots
 from ..models.rashba import RashbaFerromagnet
-from . import response as _r
 from .bands import _band_data, band_data
 from .response import N_COMPONENTS
 from .spectral_sweep import (MAX_RAYS, MIN_POINTS, ORDER, THERMAL_RANGE, VINV, W_GL, X_GL,
-                             Branch, Piece, _kernels, at_temperature, in_chunks,
-                             packed_pole_coefficients, panel_integrals, refine)
+                             Branch, Piece, _kernels, in_chunks, packed_pole_coefficients,
+                             panel_integrals, refine, swept_responses)
 
 FIRST_RAYS = 16  # fewest rays of the first angular trapezoid rule of a piece
 ACCURACY_RAYS = 1e-8  # relative accuracy that first_rays aims at
@@ -354,37 +352,35 @@ def _branch_values(model, branch, mus, gamma, lo, hi):
 
 
 def _mu_interpolation(mus, e_end):
-    """(nodes, matrix) to evaluate the per-mu regions at Chebyshev-Lobatto nodes in mu
-    and interpolate to ``mus`` (matrix (n_mu, n_nodes)), or (mus, None) when that is not
-    cheaper.  Every band lies at or above e_end in the regions, so their integrals are
+    """(nodes, matrix, top) to evaluate the per-mu regions at Chebyshev-Lobatto nodes in
+    mu and interpolate to ``mus`` (matrix (n_mu, n_nodes); top (TOP, n_nodes): node values
+    -> the highest Chebyshev coefficients), or (mus, None, None) when that is not cheaper.  Every band lies at or above e_end in the regions, so their integrals are
     analytic in mu within the Bernstein ellipse of [mu_min, mu_max] through e_end, of
     parameter rho: n + 1 nodes with rho^-n <= CHEBYSHEV_ACCURACY."""
     lo, hi = mus.min(), mus.max()
     if hi <= lo:
-        return mus, None
+        return mus, None, None
     x_end = 1.0 + 2.0 * (e_end - hi) / (hi - lo)
     rho = x_end + np.sqrt(x_end * x_end - 1.0)
     n = max(int(np.ceil(np.log(1.0 / CHEBYSHEV_ACCURACY) / np.log(rho))), 8)
     if n + 1 >= mus.size:
-        return mus, None
+        return mus, None, None
     x = np.cos(np.pi * np.arange(n + 1) / n)
     nodes = 0.5 * (hi + lo) + 0.5 * (hi - lo) * x
     to_coefficients = np.linalg.inv(np.polynomial.chebyshev.chebvander(x, n))
     at_mus = np.polynomial.chebyshev.chebvander((2 * mus - hi - lo) / (hi - lo), n)
-    return nodes, at_mus @ to_coefficients
+    return nodes, at_mus @ to_coefficients, to_coefficients[-TOP:]
 
 
-def _region_values(model, region, mus, gamma, lo, hi, interpolation=(None, None)):
+def _region_values(model, region, mus, gamma, lo, hi, interpolation=(None, None, None)):
     """Values, error estimates and their angular part (mu, panel, 26) of a Region's
-    t-panels [lo, hi]; with ``interpolation`` (nodes, matrix) of :func:`_mu_interpolation`
+    t-panels [lo, hi]; with ``interpolation`` of :func:`_mu_interpolation`
     the integrals are taken at the nodes and interpolated (errors: their largest value at
     the nodes, plus the two highest Chebyshev coefficients)."""
-    nodes, matrix = interpolation
+    nodes, matrix, to_top = interpolation
     if matrix is not None:
         value, error, angular = _region_values(model, region, nodes, gamma, lo, hi)
-        top = np.abs(np.linalg.solve(np.polynomial.chebyshev.chebvander(
-            np.cos(np.pi * np.arange(nodes.size) / (nodes.size - 1)), nodes.size - 1),
-            value.reshape(nodes.size, -1))[-TOP:]).sum(axis=0).reshape(value.shape[1:])
+        top = np.abs(np.einsum("jn,npc->jpc", to_top, value)).sum(axis=0)
         shape = (mus.size,) + value.shape[1:]
         return (np.einsum("mn,npc->mpc", matrix, value),
                 np.broadcast_to(error.max(axis=0) + top, shape),
@@ -506,9 +502,10 @@ def band_data_from_minima(model, mus):
         if not use.any():
             continue
         s = np.sqrt(mus[use] - bottom)[:, None]
+        q = crowding(model, band, s[:, 0])
         n, previous = BAND_DATA_RAYS, None
         while n <= BAND_DATA_MAX_RAYS:
-            cos, sin, weights = _rays(geo, n, crowding(model, band, s[:, 0]))
+            cos, sin, weights = _rays(geo, n, q)
             r, _ = radius_from_minimum(model, band, center, np.broadcast_to(s, cos.shape),
                                        cos, sin)
             kx, ky = center[0] + r * cos, center[1] + r * sin
@@ -534,35 +531,22 @@ def band_data_from_minima(model, mus):
 
 
 def linear_responses(model, mus, gamma, rtol, temperature=0.0):
-    """LinearResponse at every mu (constant Gamma, one temperature in K) from one sweep
-    (at T > 0 on a grid, :func:`kubo_sot.observables.spectral_sweep.at_temperature`); None
-    for a mu the sweep does not integrate (:func:`usable`) or whose tolerance it did not
-    meet."""
+    """:func:`kubo_sot.observables.spectral_sweep.swept_responses` of this sweep (band data
+    from the minima) at the :func:`usable` Fermi energies; None for the others."""
     mus = np.asarray(mus, float)
     out = [None] * mus.size
-    thermal_energy = BOLTZMANN_EV_PER_K * temperature
-    use = np.flatnonzero(usable(model, mus, gamma, thermal_energy))
+    use = np.flatnonzero(usable(model, mus, gamma, BOLTZMANN_EV_PER_K * temperature))
     if use.size < MIN_POINTS:
         return out
-    exchange, magnetization = _r._exchange_and_magnetization(model)
-    tolerance = _r._tolerances(rtol, exchange, magnetization)
     try:
-        swept = at_temperature(lambda energies: sweep(model, energies, gamma, tolerance),
-                               mus[use], gamma, thermal_energy, tolerance,
-                               THERMAL_GRID_PER_ENERGY)
+        swept = swept_responses(
+            model, mus[use], gamma, rtol, temperature,
+            lambda energies, tolerance: sweep(model, energies, gamma, tolerance),
+            lambda energies: band_data_from_minima(model, energies), THERMAL_GRID_PER_ENERGY)
     except RuntimeError as exc:  # a ray's root not found: every energy on its own k-mesh
         warnings.warn(f"spectral sweep abandoned ({exc}); the {use.size} Fermi "
                       "energies are integrated one by one", ConvergenceWarning, stacklevel=3)
         return out
-    if swept is None:  # a thermal grid too fine
-        return out
-    ok = swept.converged
-    bands = band_data_from_minima(model, mus[use[ok]])
-    for i, est, err, magnitude in zip(use[ok], swept.estimate[ok], swept.error[ok],
-                                      swept.magnitude[ok]):
-        result = KSpaceIntegral(est, err, True, swept.n_kpoints, magnitude)
-        response = _r._assemble(model, result, exchange, magnetization, float(mus[i]), gamma,
-                                temperature, rtol, "eigenbasis", bands.pop(0))
-        response.provenance.update(engine="spectral_sweep", points_sharing_kpoints=use.size)
+    for i, response in zip(use, swept):
         out[i] = response
     return out

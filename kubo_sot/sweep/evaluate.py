@@ -76,16 +76,18 @@ def fermi_energy_groups(indices, specs, model_factory=None):
     groups, tasks = {}, []
     for i in indices:
         spec = specs[i]
-        if (model_factory is None and spec["disorder"] == "constant_gamma"
-                and not spec["vertex_corrections"]
-                and _sweep_module(build_model(spec), "eigenbasis") is not None):
-            key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
-            if key not in groups:
-                groups[key] = []
+        key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
+        if key not in groups:  # whether a sweep applies: once per group, not per point
+            sweepable = (model_factory is None and spec["disorder"] == "constant_gamma"
+                         and not spec["vertex_corrections"]
+                         and _sweep_module(build_model(spec), "eigenbasis") is not None)
+            groups[key] = [] if sweepable else None
+            if sweepable:
                 tasks.append(groups[key])
-            groups[key].append(i)
-        else:
+        if groups[key] is None:
             tasks.append([i])
+        else:
+            groups[key].append(i)
     return [task for group in tasks
             for task in ([group] if len(group) >= MIN_POINTS else [[i] for i in group])]
 
