@@ -33,12 +33,15 @@ import numpy as np
 
 from .. import _checks
 from ..errors import ParameterError
-from .kubo_bastin_numba import AVAILABLE, _pole_pair, _polygamma_012
+from .kubo_bastin_numba import _pole_pair, _polygamma_012
 
 try:
     from numba import njit
 except ImportError:  # the extra kubo_sot[fast] is not installed
     njit = None
+
+AVAILABLE = njit is not None
+"""True when numba is installed and the compiled kernel can be used."""
 
 # From this many bands on, the eigenbasis transforms and the contraction go through BLAS;
 # below it explicit loops are faster (a BLAS call costs ~0.15 us, a 4x4 complex product
