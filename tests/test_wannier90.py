@@ -409,3 +409,10 @@ def test_sisl_errors():
     h = sisl.Hamiltonian(g)
     with pytest.raises(ParameterError, match="magnetization"):
         TightBindingModel.from_sisl(h, exchange=0.1)
+
+
+def test_sisl_missing_names_the_extra(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "sisl", None)  # "import sisl" now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'kubo_sot\[sisl\]'"):
+        TightBindingModel.from_sisl(object())

@@ -74,6 +74,26 @@ def _last_digit(tokens):
     return 0.0 if not np.isfinite(unit) else unit
 
 
+def _matrix_lines(path, first, body):
+    """The matrix lines as an (n, 7) float array; a line without 7 numbers is an error
+    naming its line number (numpy's C parser first, then line by line to find the culprit)."""
+    try:
+        data = np.loadtxt(body, dtype=float, ndmin=2, comments=None)
+        if data.shape == (len(body), 7):
+            return data
+    except ValueError:
+        pass
+    for i, line in enumerate(body):
+        row = line.split()
+        if len(row) != 7:
+            _fail(path, first + i + 1, f"{len(row)} columns, expected 7 (R1 R2 R3 m n Re Im)")
+        try:
+            [float(x) for x in row]
+        except ValueError:
+            _fail(path, first + i + 1, f"bad number in {' '.join(row)!r}")
+    raise AssertionError("unreachable: numpy rejected lines that parse one by one")
+
+
 def read_hr(path):
     """Read a Wannier90 ``seedname_hr.dat``.
 
@@ -129,20 +149,7 @@ def read_hr(path):
         _fail(path, first + min(len(body), expected) + 1,
               f"{len(body)} matrix lines after the degeneracies, expected nrpts x num_wann^2 "
               f"= {nrpts} x {num_wann}^2 = {expected}")
-    rows = [line.split() for line in body]
-    for i, row in enumerate(rows):
-        if len(row) != 7:
-            _fail(path, first + i + 1, f"{len(row)} columns, expected 7 "
-                                       "(R1 R2 R3 m n Re Im)")
-    try:
-        data = np.array(rows, dtype=float)
-    except ValueError:
-        for i, row in enumerate(rows):
-            try:
-                [float(x) for x in row]
-            except ValueError:
-                _fail(path, first + i + 1, f"bad number in {' '.join(row)!r}")
-        raise
+    data = _matrix_lines(path, first, body)
     ints = data[:, :5]
     bad = np.nonzero(~np.isfinite(data).all(axis=1) | (ints != np.round(ints)).any(axis=1))[0]
     if bad.size:
@@ -196,7 +203,7 @@ def read_hr(path):
     line_of = np.zeros((nrpts, num_wann, num_wann), dtype=int)
     line_of[r_index, ints[:, 3] - 1, ints[:, 4] - 1] = first + 1 + np.arange(len(body))
     _check_and_symmetrize(path, line_of, r_vectors, degeneracies, h,
-                          _last_digit([t for row in rows[:2000] for t in row[5:7]]))
+                          _last_digit([t for line in body[:2000] for t in line.split()[5:7]]))
     return num_wann, r_vectors, degeneracies, h
 
 
@@ -277,14 +284,17 @@ def write_hr(path, R, h, *, degeneracies=None, header=None):
     for start in range(0, nrpts, DEGENERACIES_PER_LINE):
         out.append("".join(f"{d:5d}" for d in deg[start:start + DEGENERACIES_PER_LINE]))
     values = h * deg[:, None, None]
-    for r in range(nrpts):
-        r1, r2, r3 = R[r]
-        for col in range(n):  # n (second index) outer, m fastest
-            for row in range(n):
-                v = values[r, row, col]
-                out.append(f"{r1:5d}{r2:5d}{r3:5d}{row + 1:5d}{col + 1:5d}"
-                           f" {v.real: .16e} {v.imag: .16e}")
-    Path(path).write_text("\n".join(out) + "\n")
+    # Rows (R1 R2 R3 m n Re Im) with m fastest: h[r, m, n] in the order r, n, m.
+    m_index, n_index = np.meshgrid(np.arange(1, n + 1), np.arange(1, n + 1))
+    table = np.empty((nrpts, n * n, 7))
+    table[:, :, :3] = R[:, None, :]
+    table[:, :, 3] = m_index.reshape(-1)
+    table[:, :, 4] = n_index.reshape(-1)
+    flat = np.swapaxes(values, 1, 2).reshape(nrpts, n * n)
+    table[:, :, 5], table[:, :, 6] = flat.real, flat.imag
+    with open(path, "w") as stream:
+        stream.write("\n".join(out) + "\n")
+        np.savetxt(stream, table.reshape(-1, 7), fmt="%5d%5d%5d%5d%5d % .16e % .16e")
 
 
 def write_model_hr(path, model, *, header=None):
