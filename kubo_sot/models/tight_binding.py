@@ -4,9 +4,11 @@
 
 with h(R) = <0 i|H0|R j> the hoppings, X_a(R) the exchange operators (H depends linearly on
 the magnetization direction M), tau_i the orbital positions and R = n1 a1 + n2 a2.  The
-phases include the positions (the "atomic" gauge of sisl, the convention of Wannier
-interpolation with ``use_ws_distance`` aside): then hbar v = dH/dk carries the intracell
-term i (tau_j - tau_i) H_ij, without which the velocity of a multi-site cell is wrong.
+phases include the positions (sisl's "atomic" gauge): then hbar v = dH/dk carries the
+intracell term i (tau_j - tau_i) H_ij, without which the velocity of a multi-site cell is
+wrong.  The lattice-gauge sum exp(i k.R) of a Wannier90 ``_hr.dat`` is D H D^dagger with
+D = diag(exp(i k.tau)): the same bands, but its dH/dk lacks that term (the diagonal
+position-operator approximation, r_ij = tau_i delta_ij, is what the positions add).
 """
 
 import hashlib
@@ -37,6 +39,17 @@ def _readonly(array):
     array = np.array(array)  # a copy, so the caller's array stays theirs
     array.setflags(write=False)
     return array
+
+
+def _real_array(name, value, what):
+    """``value`` as a float array, or a ParameterError (complex input included: numpy would
+    drop the imaginary part with only a warning)."""
+    try:
+        if np.iscomplexobj(value):
+            raise TypeError
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} = {value!r} must be {what}") from None
 
 
 def _lattice_key(name, key):
@@ -171,7 +184,8 @@ class TightBindingModel:
     exchange : float or dict {(n1, n2): (3, N, N) array_like}, optional
         The operators X_a(R) in eV (X_a(-R) = X_a(R)^dagger); a float J means the on-site
         exchange of the Rashba ferromagnet, X_a(0) = -J s_a (CONVENTIONS section 2).
-        Default None: no exchange (M does not enter H).
+        Default None: no exchange (M does not enter H).  Stored as a read-only mapping
+        {(n1, n2): (3, N, N)} (empty without exchange), as are the hoppings.
     magnetization : (3,) array_like, optional
         Unit vector M (dimensionless), default (0, 0, 1).
 
@@ -228,11 +242,7 @@ class TightBindingModel:
 
     @staticmethod
     def _checked_lattice(value):
-        try:
-            a = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"lattice_vectors = {value!r} must be a (2, 2) real array in nm") from None
+        a = _real_array("lattice_vectors", value, "a (2, 2) real array in nm")
         if a.shape != (2, 2):
             raise ParameterError(
                 f"lattice_vectors has shape {a.shape}, must be (2, 2) in nm (rows a1, a2)")
@@ -250,11 +260,7 @@ class TightBindingModel:
     def _checked_positions(value, n):
         if value is None:
             return np.zeros((n, 2))
-        try:
-            tau = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"orbital_positions = {value!r} must be an (N, 2) real array in nm") from None
+        tau = _real_array("orbital_positions", value, "an (N, 2) real array in nm")
         if tau.shape != (n, 2):
             raise ParameterError(
                 f"orbital_positions has shape {tau.shape}, must be (N, 2) = ({n}, 2) in nm "
@@ -375,7 +381,7 @@ class TightBindingModel:
         c["h_dh"] = np.concatenate([h, 1j * r_cart[:, 0:1] * h, 1j * r_cart[:, 1:2] * h], axis=1)
         c["x"] = np.concatenate(list(x), axis=1)  # (nR, 3 N N)
         c["dtau"] = tau[None, :, :] - tau[:, None, :]  # tau_j - tau_i, (N, N, 2)
-        c["has_positions"] = bool(np.any(tau != 0))
+        c["has_positions"] = bool(np.any(c["dtau"] != 0))  # else the phases are all 1
 
     def _fourier(self, kx, ky, stack, n_blocks):
         """sum_R stack(R) exp(i k.R) times exp(i k.(tau_j - tau_i)): (n_blocks,) + shape + (N, N)."""
