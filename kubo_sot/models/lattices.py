@@ -77,8 +77,9 @@ def honeycomb_kane_mele_ferromagnet(*, hopping=1.0, lattice_constant=0.246, spin
             + i\lambda_R \sum_{\langle ij\rangle} c_i^\dagger (\mathbf s\times\hat{\mathbf d}_{ij})_z c_j
             + \Delta \sum_i \xi_i\, c_i^\dagger c_i - J \sum_i c_i^\dagger \mathbf M\cdot\mathbf s\, c_i
 
-    (Kane & Mele, PRL 95, 226801 (2005), Eq. (1) with the Rashba term of their Eq. (3);
-    Rashba with exchange as in Qiao et al., PRB 82, 161414(R) (2010)).  Conventions:
+    (the lattice model of Kane & Mele, PRL 95, 226801 (2005), written out with all four
+    terms in Kane & Mele, PRL 95, 146802 (2005); Rashba with exchange as in Qiao et al.,
+    PRB 82, 161414(R) (2010); their hopping term is written +t, here -t).  Conventions:
     d_ij = r_i - r_j is the bond from j to i and d^_ij its unit vector;
     nu_ij = sign[(d_1 x d_2)_z] = +1 (-1) when the electron hopping from j to i via the
     common neighbour turns left (right), d_1, d_2 the two bonds it traverses; xi = +1 on A,
