@@ -485,3 +485,14 @@ def test_supercell_checks():
             supercell(base, bad)
     with pytest.raises(ParameterError, match="model"):
         supercell(kubo_sot.SquareLatticeRashbaFerromagnet(**SQUARE[0]), (2, 2))
+
+
+@pytest.mark.parametrize("module", ["tight_binding", "lattices", "wannier90", "sisl_adapter"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+    if module == "sisl_adapter":
+        pytest.importorskip("sisl")
+    mod = importlib.import_module(f"kubo_sot.models.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
