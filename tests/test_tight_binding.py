@@ -189,6 +189,29 @@ def test_velocity_is_central_difference_of_h():
     assert np.max(np.abs(shifted - v)) > 1e3 * tolerance
 
 
+def test_chunked_fourier_sums_agree(monkeypatch):
+    # Chunks of 7 k-points (boundaries inside the array) give the same numbers (to rounding:
+    # BLAS may block a matrix product differently for another number of rows).
+    import kubo_sot.models.tight_binding as tb
+    model = random_model()
+    kx, ky = RNG.uniform(-10, 10, (2, 4, 9))
+    whole = model.hamiltonian(kx, ky), model.velocity(kx, ky), model.exchange_operators(kx, ky)
+    monkeypatch.setattr(tb, "FOURIER_CHUNK", 7)
+    parts = model.hamiltonian(kx, ky), model.velocity(kx, ky), model.exchange_operators(kx, ky)
+    for a, b in zip(whole, parts):
+        assert np.max(np.abs(a - b)) <= EXACT * np.max(np.abs(a))
+
+
+def test_hamiltonian_is_exactly_hermitian_with_tolerated_input():
+    # h(0) Hermitian only to 1e-12 (accepted): H(k) is evaluated from the R >= 0 half as
+    # A + A^dagger, so it is exactly Hermitian all the same.
+    hop = square_hoppings()
+    hop[(0, 0)] = hop[(0, 0)] + 4e-12 * np.array([[0, 1], [0, 0]])
+    model = TightBindingModel(**square_kwargs(hoppings=hop))
+    h = model.hamiltonian(*RNG.uniform(-5, 5, (2, 10)))
+    assert np.array_equal(h, np.conj(np.swapaxes(h, -1, -2)))
+
+
 def test_periodicity_with_position_phases():
     # H(k + G) = D^dagger H(k) D with D = diag(exp(i G.tau_j)); velocities alike.
     model = random_model()

@@ -27,8 +27,10 @@ HERMITICITY_RTOL = 1e-10
 # Positions closer than this fraction of the lattice constant count as one site (the
 # exchange is then local: its phase exp(i k.(tau_j - tau_i)) is 1).
 SAME_SITE_RTOL = 1e-12
-# k-points per chunk of the Fourier sums (bounds the (P, nR) phase array).
+# k-points per chunk of the Fourier sums: at most FOURIER_CHUNK, and at most
+# FOURIER_CHUNK_ELEMENTS matrix elements per chunk (16 MB of temporaries for any N).
 FOURIER_CHUNK = 4096
+FOURIER_CHUNK_ELEMENTS = 2**20
 # Reduced-coordinate grid (per direction) of the band-extremum search before refinement.
 EXTREMUM_GRID = 96
 
@@ -364,40 +366,48 @@ class TightBindingModel:
     # --- Fourier sums ---------------------------------------------------------------------
 
     def _precompute(self):
+        # Every Fourier sum here is Hermitian (h(-R) = h(R)^dagger, X likewise, and i R h(R)
+        # too), so only the half R > 0 (lexicographically) and R = 0 with weight 1/2 are
+        # summed: S = A + A^dagger, half the work of the full sum, and exactly Hermitian.
         n = self.n_bands
-        keys = sorted(set(self.hoppings) | set(self.exchange))
-        r_int = np.array(keys, dtype=float)
+        keys = [key for key in sorted(set(self.hoppings) | set(self.exchange))
+                if key > (0, 0) or key == (0, 0)]
+        weight = np.array([0.5 if key == (0, 0) else 1.0 for key in keys])[:, None]
+        r_int = np.array(keys, dtype=float).reshape(-1, 2)
         h0 = _fourier_stack(keys, self.hoppings, n)
         x = np.stack([_fourier_stack(keys, {k: v[a] for k, v in self.exchange.items()}, n)
                       for a in range(3)])
-        h = h0 + np.tensordot(self.magnetization, x, axes=1)
+        h = weight * (h0 + np.tensordot(self.magnetization, x, axes=1))
         r_cart = r_int @ self.lattice_vectors  # (nR, 2) nm
         tau = self.orbital_positions
         c = self._cache
-        c["r_cart"] = r_cart
         c["r_int"] = np.array(keys, dtype=int).reshape(-1, 2)
         c["h"] = h
         # i R_j h(R), stacked after h itself: one matmul gives H and both derivatives.
         c["h_dh"] = np.concatenate([h, 1j * r_cart[:, 0:1] * h, 1j * r_cart[:, 1:2] * h], axis=1)
-        c["x"] = np.concatenate(list(x), axis=1)  # (nR, 3 N N)
+        c["x"] = np.concatenate(list(weight * x), axis=1)  # (nR, 3 N N)
         c["dtau"] = tau[None, :, :] - tau[:, None, :]  # tau_j - tau_i, (N, N, 2)
         c["has_positions"] = bool(np.any(c["dtau"] != 0))  # else the phases are all 1
 
     def _fourier(self, kx, ky, stack, n_blocks):
-        """sum_R stack(R) exp(i k.R) times exp(i k.(tau_j - tau_i)): (n_blocks,) + shape + (N, N)."""
+        """sum_R stack(R) exp(i k.(R + tau_j - tau_i)) over all R from the half stored:
+        A + A^dagger, shape (n_blocks,) + kx.shape + (N, N)."""
         kx, ky = np.broadcast_arrays(np.asarray(kx, float), np.asarray(ky, float))
         shape, n = kx.shape, self.n_bands
         k = np.stack([kx.reshape(-1), ky.reshape(-1)], axis=-1)  # (P, 2)
         out = np.empty((n_blocks, k.shape[0], n, n), dtype=complex)
         tau = self.orbital_positions
-        for start in range(0, k.shape[0], FOURIER_CHUNK):
-            kc = k[start:start + FOURIER_CHUNK]
+        chunk = int(np.clip(FOURIER_CHUNK_ELEMENTS // (n_blocks * n * n), 16, FOURIER_CHUNK))
+        for start in range(0, k.shape[0], chunk):
+            kc = k[start:start + chunk]
             block = (self._lattice_phases(kc) @ stack).reshape(-1, n_blocks, n, n)
             if self._cache["has_positions"]:
-                # exp(i k.(tau_j - tau_i)) = conj(e_i) e_j with e_j = exp(i k.tau_j).
+                # exp(i k.(tau_j - tau_i)) = conj(e_i) e_j with e_j = exp(i k.tau_j); this
+                # factor F is Hermitian, so F o (A + A^dagger) = F o A + (F o A)^dagger.
                 e = np.exp(1j * (kc @ tau.T))
                 block *= (np.conj(e)[:, None, :, None] * e[:, None, None, :])
-            out[:, start:start + FOURIER_CHUNK] = block.transpose(1, 0, 2, 3)
+            block = block.transpose(1, 0, 2, 3)
+            out[:, start:start + chunk] = block + np.conj(np.swapaxes(block, -1, -2))
         return out.reshape((n_blocks,) + shape + (n, n)), k, shape
 
     def _lattice_phases(self, k):
