@@ -106,6 +106,38 @@ def test_round_trip_with_degeneracy_weights_and_win(tmp_path):
     assert np.max(np.abs(h_read - h)) <= ROUND_TRIP
 
 
+def test_round_trip_with_nonlocal_exchange_and_blocks(tmp_path):
+    # A dict exchange with X(R != 0), "blocks" spin order, an oblique cell: H0 = H_file - M.X
+    # for every R, so the loaded model agrees at the file's M and at any other M.
+    rng = np.random.default_rng(5)
+    n = 4
+    hop, x = {}, {}
+    for key in [(0, 0), (1, 0), (1, -1), (0, 2)]:
+        m = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+        hop[key], hop[(-key[0], -key[1])] = (m + m.conj().T, m + m.conj().T) if key == (0, 0) \
+            else (m, m.conj().T)
+    x0 = rng.normal(size=(3, n, n)) + 1j * rng.normal(size=(3, n, n))
+    x1 = rng.normal(size=(3, n, n)) + 1j * rng.normal(size=(3, n, n))
+    x = {(0, 0): x0 + np.conj(np.swapaxes(x0, 1, 2)), (0, 1): x1,
+         (0, -1): np.conj(np.swapaxes(x1, 1, 2))}  # (0, +-1) is not among the hoppings
+    lattice = np.array([[0.31, 0.04], [0.12, 0.27]])
+    tau = rng.uniform(0, 0.2, (n, 2))
+    model = TightBindingModel(lattice_vectors=lattice, hoppings=hop, spin_operators="blocks",
+                              orbital_positions=tau, exchange=x, magnetization=(0.36, 0.48, 0.8))
+    write_model_hr(tmp_path / "ob_hr.dat", model)
+    loaded = TightBindingModel.from_wannier90(
+        tmp_path / "ob_hr.dat", lattice_vectors=lattice, orbital_positions=tau,
+        spin_operators="blocks", exchange=x, magnetization=(0.36, 0.48, 0.8))
+    assert_same_h(loaded, model)
+    m_new = (-0.8, 0.0, 0.6)
+    assert_same_h(dataclasses.replace(loaded, magnetization=m_new),
+                  dataclasses.replace(model, magnetization=m_new))
+    # Without the exchange the file is read as it stands: right at its M only.
+    plain = TightBindingModel.from_wannier90(tmp_path / "ob_hr.dat", lattice_vectors=lattice,
+                                             orbital_positions=tau, spin_operators="blocks")
+    assert_same_h(plain, model)
+
+
 def test_win_in_bohr(tmp_path):
     (tmp_path / "b.win").write_text(
         "begin unit_cell_cart\nbohr\n2 0 0\n1 3 0\n0 0 30\nend unit_cell_cart\n")
