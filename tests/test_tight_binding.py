@@ -403,6 +403,18 @@ def test_honeycomb_valley_energies_analytic():
         assert np.allclose(model.band_energies(*k), expected, atol=EXACT)
 
 
+def test_honeycomb_rashba_exchange_at_k_analytic():
+    # lambda_SO = Delta = 0: at K the Rashba term is (3 lambda_R / 2)(sigma_x s_y - sigma_y s_x)
+    # (Kane & Mele's low-energy form with unit bond vectors), zero on the sigma_z s_z = +1
+    # pair and +-3 lambda_R on the other; with -J s_z: {+-J, +-sqrt(J^2 + 9 lambda_R^2)}
+    # (Qiao et al. 2010).
+    lr, j = 0.05, 0.1
+    model = honeycomb_kane_mele_ferromagnet(rashba=lr, exchange=j)
+    r = np.sqrt(j**2 + 9 * lr**2)
+    for k in honeycomb_valleys(model):
+        assert np.allclose(model.band_energies(*k), [-r, -j, j, r], atol=EXACT)
+
+
 def test_honeycomb_valleys_differ_only_with_all_three():
     model = honeycomb_kane_mele_ferromagnet(**HONEYCOMB)
     k, kp = honeycomb_valleys(model)
