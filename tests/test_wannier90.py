@@ -270,7 +270,7 @@ MALFORMED = [
     ("R3 = 1", 6, lambda L: (L.__setitem__(5, "    1    0    1    1    1   -1.0    0.25"),
                              L.__setitem__(6, "   -1    0   -1    1    1   -1.0   -0.25"))),
     ("no partner", 6, lambda L: L.__setitem__(5, "    2    0    0    1    1   -1.0    0.25")),
-    ("not Hermitian.*lines 6 and 7", 6,
+    ("not Hermitian.*line 6.*line 7", 6,
      lambda L: L.__setitem__(5, "    1    0    0    1    1   -1.0    0.5")),
     ("the file ends", 2, lambda L: L.__delitem__(slice(1, None))),
 ]
@@ -299,6 +299,24 @@ def test_good_lines_are_good(tmp_path):
 def test_missing_hr_file(tmp_path):
     with pytest.raises(ParameterError, match="hr_file.*no such file"):
         read_hr(tmp_path / "absent_hr.dat")
+
+
+def test_non_hermitian_entry_and_lines_two_orbitals(tmp_path):
+    # h(R)_12 (m = 1, n = 2) must be conj(h(-R)_21): break that pair and only that one.
+    r = [[0, 0], [1, 0], [-1, 0]]
+    h = np.zeros((3, 2, 2), complex)
+    h[0] = [[1, 0.2], [0.2, -1]]
+    h[1] = [[0.5, 0.3j], [0.1, 0.4]]
+    h[2] = h[1].conj().T
+    h[1, 0, 1] += 1e-3
+    write_hr(tmp_path / "nh_hr.dat", r, h)
+    # Lines: 5 header/count/degeneracy lines (1-4) then R blocks of 4 with m fastest:
+    # R = (1, 0) starts at line 9, (m, n) = (1, 2) is its third line (11); -R's (2, 1) is
+    # the second line of its block starting at 13 (14).
+    with pytest.raises(ParameterError, match=r"line 11: H is not Hermitian.* R = \(1, 0, 0\), "
+                                             r"m = 1, n = 2 \(line 11\) against -R, m = 2, "
+                                             r"n = 1 \(line 14\): \|difference\| = 1\.000e-03"):
+        read_hr(tmp_path / "nh_hr.dat")
 
 
 def test_r_block_interrupted(tmp_path):

@@ -220,11 +220,13 @@ def _check_and_symmetrize(path, line_of, r_vectors, degeneracies, h, digit):
         deviation = np.abs(h[p] - h[r].conj().T)
         tolerance = HERMITICITY_RTOL * scale + digit / min(degeneracies[r], degeneracies[p])
         if deviation.max() > tolerance:
-            m, n = np.unravel_index(np.argmax(deviation), deviation.shape)
-            line_r, line_p = int(line_of[r, m, n]), int(line_of[p, n, m])
+            # deviation[a, b] = |h(-R)_ab - conj(h(R)_ba)|: name the entry of h(R).
+            a, b = np.unravel_index(np.argmax(deviation), deviation.shape)
+            line_r, line_p = int(line_of[r, b, a]), int(line_of[p, a, b])
             _fail(path, line_r,
-                  f"H is not Hermitian: h(-R) != h(R)^dagger at R = {key}, m = {m + 1}, "
-                  f"n = {n + 1} (lines {line_r} and {line_p}): |difference| = "
+                  f"H is not Hermitian: h(-R) != h(R)^dagger at R = {key}, m = {b + 1}, "
+                  f"n = {a + 1} (line {line_r}) against -R, m = {a + 1}, n = {b + 1} "
+                  f"(line {line_p}): |difference| = "
                   f"{deviation.max():.3e} eV, allowed {tolerance:.3e} eV "
                   f"({HERMITICITY_RTOL:g} x max|h| plus the printed precision)")
     for key, r in index.items():
