@@ -81,7 +81,7 @@ def from_sisl(hamiltonian, *, spin_operators=None, exchange=None, magnetization=
     cell = _planar("hamiltonian.geometry.lattice.cell", ANGSTROM_NM * np.asarray(lattice.cell))
     spin = hamiltonian.spin
     no = geometry.no
-    if spin.is_nambu:
+    if getattr(spin, "is_nambu", False):  # Nambu spin classes are newer than sisl 0.15
         raise ParameterError("hamiltonian is a Nambu (BdG) Hamiltonian: not supported")
     if spin.is_unpolarized:
         blocks = np.asarray(hamiltonian.Hk(format="sc:array", dtype=np.complex128))
@@ -92,6 +92,7 @@ def from_sisl(hamiltonian, *, spin_operators=None, exchange=None, magnetization=
         full = np.zeros((2 * no, 2 * up.shape[1]), complex)
         full[0::2, 0::2], full[1::2, 1::2] = up, down
     else:  # non-colinear or spin-orbit: sisl's matrices are already spinors, interleaved
+        # (the supercell format "sc:" of Hk exists since sisl 0.11)
         full = np.asarray(hamiltonian.Hk(format="sc:array", dtype=np.complex128))
     n = 2 * no
     order = np.arange(n)
