@@ -181,7 +181,8 @@ def test_velocity_is_central_difference_of_h():
     h_max = np.max(np.abs(model.hamiltonian(kx, ky)))
     tolerance = step**2 / 6 * third + 10 * np.finfo(float).eps * h_max / step
     for j, (dx, dy) in enumerate(((step, 0.0), (0.0, step))):
-        fd = (model.hamiltonian(kx + dx, ky + dy) - model.hamiltonian(kx - dx, ky - dy)) / (2 * step)
+        fd = (model.hamiltonian(kx + dx, ky + dy)
+              - model.hamiltonian(kx - dx, ky - dy)) / (2 * step)
         assert np.max(np.abs(v[j] - fd)) <= tolerance
     # Without the intracell term the velocity would be off by far more than that.
     no_positions = dataclasses.replace(model, orbital_positions=None)

@@ -74,8 +74,10 @@ def honeycomb_kane_mele_ferromagnet(*, hopping=1.0, lattice_constant=0.246, spin
 
         H = -t \sum_{\langle ij\rangle} c_i^\dagger c_j
             + i\lambda_{SO} \sum_{\langle\langle ij\rangle\rangle} \nu_{ij}\, c_i^\dagger s_z c_j
-            + i\lambda_R \sum_{\langle ij\rangle} c_i^\dagger (\mathbf s\times\hat{\mathbf d}_{ij})_z c_j
-            + \Delta \sum_i \xi_i\, c_i^\dagger c_i - J \sum_i c_i^\dagger \mathbf M\cdot\mathbf s\, c_i
+            + i\lambda_R \sum_{\langle ij\rangle}
+                c_i^\dagger (\mathbf s\times\hat{\mathbf d}_{ij})_z c_j
+            + \Delta \sum_i \xi_i\, c_i^\dagger c_i
+            - J \sum_i c_i^\dagger \mathbf M\cdot\mathbf s\, c_i
 
     (the lattice model of Kane & Mele, PRL 95, 226801 (2005), written out with all four
     terms in Kane & Mele, PRL 95, 146802 (2005); Rashba with exchange as in Qiao et al.,

@@ -344,8 +344,9 @@ def _three_vectors(path, lines, start, what):
         except ValueError:
             vector = []
         if len(vector) != 3 or not np.all(np.isfinite(vector)):
+            got = lines[i].strip() if i < len(lines) else "the end of the file"
             raise ParameterError(f"lattice file {path}, line {i + 1}: {what} needs three "
-                                 f"numbers (a lattice vector), got {lines[i].strip() if i < len(lines) else 'end of file'!r}")
+                                 f"numbers (a lattice vector), got {got!r}")
         cell.append(vector)
     return np.array(cell)
 
