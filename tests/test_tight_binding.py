@@ -325,6 +325,13 @@ def test_hash_and_equality_by_value():
     assert TightBindingModel(**square_kwargs(hoppings=neg)) == a
 
 
+def test_repr_is_a_summary():
+    model = random_model()
+    text = repr(model)
+    assert text.startswith("TightBindingModel(n_bands=4, n_hoppings=13")
+    assert model.fingerprint[:12] in text and len(text) < 400
+
+
 def test_parameters_are_json():
     import json
     model = random_model()

@@ -324,6 +324,14 @@ class TightBindingModel:
             self._cache["fingerprint"] = digest.hexdigest()
         return self._cache["fingerprint"]
 
+    def __repr__(self):
+        # A summary: the arrays of a Wannier90 model would fill pages (the fingerprint
+        # identifies them).
+        return (f"TightBindingModel(n_bands={self.n_bands}, n_hoppings={len(self.hoppings)}, "
+                f"lattice_vectors={self.lattice_vectors.tolist()}, "
+                f"magnetization={self.magnetization.tolist()}, "
+                f"exchange_terms={len(self.exchange)}, fingerprint={self.fingerprint[:12]})")
+
     def __eq__(self, other):
         if not isinstance(other, TightBindingModel):
             return NotImplemented
