@@ -208,6 +208,12 @@ def test_magnetization_required_with_exchange(square_file):
                                          spin_operators="interleaved", exchange=0.1)
 
 
+def test_arguments_checked_before_the_file_is_read(tmp_path):
+    with pytest.raises(ParameterError, match="magnetization"):
+        TightBindingModel.from_wannier90(tmp_path / "absent_hr.dat", spin_operators="blocks",
+                                         exchange=0.1, magnetization=(0, 0, 2))
+
+
 def test_missing_lattice_names_both_files(square_file):
     with pytest.raises(ParameterError, match=r"lattice_vectors.*sq_tb\.dat.*sq\.win"):
         TightBindingModel.from_wannier90(square_file, spin_operators="interleaved")

@@ -14,6 +14,7 @@ a polarized one diag(H_up, H_down) per orbital.
 
 import numpy as np
 
+from .. import _checks
 from ..errors import ParameterError
 from .tight_binding import TightBindingModel, model_at_magnetization
 from .wannier90 import ANGSTROM_NM, _planar
@@ -71,6 +72,7 @@ def from_sisl(hamiltonian, *, spin_operators=None, exchange=None, magnetization=
                 "magnetization = None with an exchange given: say at which M the sisl "
                 "Hamiltonian was computed (a unit vector), since H0 = H - M.X depends on it")
         magnetization = (0.0, 0.0, 1.0)
+    magnetization = _checks.unit_vector("magnetization", magnetization)  # before any reading
     geometry = hamiltonian.geometry
     lattice = geometry.lattice
     if int(lattice.nsc[2]) != 1:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.constants
 
+from .. import _checks
 from ..errors import ParameterError
 from .tight_binding import TightBindingModel, model_at_magnetization
 
@@ -476,6 +477,7 @@ def from_wannier90(hr_file, *, lattice_vectors=None, orbital_positions=None,
                 "magnetization = None with an exchange given: say at which M the file's H "
                 "was computed (a unit vector), since H0 = H_file - M.X depends on it")
         magnetization = (0.0, 0.0, 1.0)
+    magnetization = _checks.unit_vector("magnetization", magnetization)  # before any reading
     num_wann, r_vectors, _, h = read_hr(hr_file)
     seed = _seed(hr_file)
     if lattice_vectors is None:
