@@ -110,6 +110,26 @@ def test_compiled_matches_reference(numba_installed, monkeypatch, n, temperature
         assert _relative_deviation(out, reference, scales) <= PER_K_ROUNDING
 
 
+@pytest.mark.parametrize("n", [4, 8, 12])
+def test_sparse_constant_operators(numba_installed, monkeypatch, n):
+    """Spin matrices s_a x 1 and a diagonal operator (sparse: multiplied by U through their
+    nonzeros) give the reference's numbers on both code paths."""
+    from kubo_sot.models.base import PAULI
+    rng = np.random.default_rng(23)
+    h, v, _, kpoint, _ = _problem(rng, n, 20)
+    constant = np.concatenate([np.kron(PAULI, np.eye(n // 2)),
+                               np.diag(rng.normal(size=n))[None]]).astype(complex)
+    operators = np.concatenate(
+        [-v, np.broadcast_to(constant, (20,) + constant.shape), kpoint], axis=1)
+    integrals = EnergyIntegrals(0.2, BOLTZMANN_EV_PER_K * 300.0)
+    reference = kubo_bastin_matrices(h, v, operators, 0.02, integrals)
+    scales = _rounding_scales(h, v, operators, 0.02, integrals)
+    for blas_min_bands in (1, 10**6):
+        monkeypatch.setattr(nband, "BLAS_MIN_BANDS", blas_min_bands)
+        out = nband.nband_integrand(h, v, constant, kpoint, 0.2, 0.02, integrals.kt)
+        assert _relative_deviation(out, reference, scales) <= PER_K_ROUNDING
+
+
 @pytest.mark.parametrize("n_constant, n_kpoint", [(0, 0), (3, 0), (0, 1)])
 def test_operator_counts(numba_installed, n_constant, n_kpoint):
     """K1 = 0 and K2 = 0 (None) are allowed; K = 2 + K1 + K2 outputs in order."""

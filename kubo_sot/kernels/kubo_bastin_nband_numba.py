@@ -50,6 +50,9 @@ BLAS_MIN_BANDS = 8
 # Hermiticity of H(k) that eigh (which reads the lower triangle only) may assume: relative
 # to the largest |H_ij| of the same k-point.
 HERMITICITY_TOLERANCE = 1e-10
+# A constant operator with at most this fraction of nonzero elements is multiplied by U
+# through its nonzeros (BLAS path): the product by the dense zeros would cost ~ N^3.
+SPARSE_FILL = 0.25
 N_WEIGHTS = 6  # (RA, RR, sea) x (field direction x, y)
 
 
@@ -59,34 +62,53 @@ def _compiled(function):
 
 
 @_compiled
-def _transform_loops(u, operators, scratch, elements, offset):
-    """elements[offset + k] = U^dagger O_k U for the (n_ops, N, N) ``operators``, explicit
-    loops (X = O_k U in ``scratch``, then U^dagger X)."""
+def _sparse_product(o, u, out):
+    """out = O U from the nonzero elements of O: N x (number of nonzeros) operations, for
+    the spin matrices (s_a x 1: N nonzeros) N^2 instead of N^3; the same sums as a dense
+    product (a zero adds exactly nothing)."""
     n = u.shape[0]
-    for k in range(operators.shape[0]):
-        o = operators[k]
-        for a in range(n):
-            for m in range(n):
-                acc = 0j
-                for b in range(n):
-                    acc += o[a, b] * u[b, m]
-                scratch[a, m] = acc
-        e = elements[offset + k]
-        for i in range(n):
-            for m in range(n):
-                acc = 0j
-                for a in range(n):
-                    acc += u[a, i].conjugate() * scratch[a, m]
-                e[i, m] = acc
+    for a in range(n):
+        for m in range(n):
+            out[a, m] = 0j
+        for b in range(n):
+            x = o[a, b]
+            if x != 0:
+                for m in range(n):
+                    out[a, m] += x * u[b, m]
 
 
 @_compiled
-def _transform_blas(u, uh, operators, stacked, elements, offset):
-    """As :func:`_transform_loops` with BLAS: one product [O_1; ...; O_K] U of the stacked
-    (K N, N) operators into ``stacked`` (K, N, N), then U^dagger (O_k U) per operator."""
+def _transform_loops(u, operators, scratch, elements, offset):
+    """elements[offset + k] = U^dagger O_k U for the (n_ops, N, N) ``operators``, explicit
+    loops (X = O_k U in ``scratch`` from the nonzeros of O_k, then U^dagger X)."""
+    n = u.shape[0]
+    for k in range(operators.shape[0]):
+        _sparse_product(operators[k], u, scratch)
+        e = elements[offset + k]
+        for i in range(n):
+            for m in range(n):
+                e[i, m] = 0j
+            for a in range(n):
+                x = u[a, i].conjugate()
+                for m in range(n):
+                    e[i, m] += x * scratch[a, m]
+
+
+@_compiled
+def _transform_blas(u, uh, operators, sparse, stacked, elements, offset):
+    """As :func:`_transform_loops` with BLAS: X_k = O_k U (one product [O_1; ...; O_K] U of
+    the stacked (K N, N) operators, or by the nonzeros of those flagged ``sparse``) into
+    ``stacked`` (K, N, N), then U^dagger X_k per operator."""
     n_ops, n = operators.shape[0], u.shape[0]
-    np.dot(operators.reshape(n_ops * n, n), u,
-           stacked.reshape(stacked.shape[0] * n, n)[:n_ops * n])
+    if np.any(sparse):
+        for k in range(n_ops):
+            if sparse[k]:
+                _sparse_product(operators[k], u, stacked[k])
+            else:
+                np.dot(operators[k], u, stacked[k])
+    else:
+        np.dot(operators.reshape(n_ops * n, n), u,
+               stacked.reshape(stacked.shape[0] * n, n)[:n_ops * n])
     for k in range(n_ops):
         np.dot(uh, stacked[k], elements[offset + k])
 
@@ -195,6 +217,14 @@ def _integrand_loop(hamiltonians, velocities, constant_operators, kpoint_operato
     sea_w = np.empty((n, n), np.complex128)
     weighted = np.empty((2 * n * n, N_WEIGHTS))
     sums = np.empty((n_ops, N_WEIGHTS))
+    # The constant operators (typically s_a x 1) take the sparse product once sparse
+    # enough; the k-dependent ones are treated as dense (counting costs N^2 per k).
+    sparse_constants = np.zeros(n_const, np.bool_)
+    for k in range(n_const):
+        sparse_constants[k] = (np.count_nonzero(constant_operators[k])
+                               <= SPARSE_FILL * n * n)
+    dense_velocities = np.zeros(2, np.bool_)
+    dense_kpoint = np.zeros(n_kop, np.bool_)
     for p in range(n_k):
         energies, vectors = np.linalg.eigh(hamiltonians[p])
         for a in range(n):
@@ -202,11 +232,13 @@ def _integrand_loop(hamiltonians, velocities, constant_operators, kpoint_operato
                 u[a, b] = vectors[a, b]
                 uh[b, a] = vectors[a, b].conjugate()
         if use_blas:
-            _transform_blas(u, uh, velocities[p], stacked, elements, 0)
+            _transform_blas(u, uh, velocities[p], dense_velocities, stacked, elements, 0)
             if n_const > 0:
-                _transform_blas(u, uh, constant_operators, stacked, elements, 2)
+                _transform_blas(u, uh, constant_operators, sparse_constants, stacked,
+                                elements, 2)
             if n_kop > 0:
-                _transform_blas(u, uh, kpoint_operators[p], stacked, elements, 2 + n_const)
+                _transform_blas(u, uh, kpoint_operators[p], dense_kpoint, stacked,
+                                elements, 2 + n_const)
         else:
             _transform_loops(u, velocities[p], stacked[0], elements, 0)
             _transform_loops(u, constant_operators, stacked[0], elements, 2)
@@ -226,6 +258,25 @@ def _integrand_loop(hamiltonians, velocities, constant_operators, kpoint_operato
                 sea[p, k, j] = -sign * sums[k, 3 * j + 2]
 
 
+@_compiled
+def _hermiticity_defects(hamiltonians, defect, scale):
+    """defect[p] = max |H - H^dagger| and scale[p] = max |H_ij| of every H(k) (one pass,
+    no temporaries: the check costs N^2 per k against the kernel's N^3)."""
+    n = hamiltonians.shape[1]
+    for p in range(hamiltonians.shape[0]):
+        h = hamiltonians[p]
+        worst = 0.0
+        largest = 0.0
+        for i in range(n):
+            largest = max(largest, abs(h[i, i]))
+            worst = max(worst, 2.0 * abs(h[i, i].imag))
+            for j in range(i + 1, n):
+                worst = max(worst, abs(h[i, j] - h[j, i].conjugate()))
+                largest = max(largest, abs(h[i, j]), abs(h[j, i]))
+        defect[p] = worst
+        scale[p] = largest
+
+
 def applies():
     """True when numba is installed, so that :func:`nband_integrand` can run."""
     return AVAILABLE
@@ -242,10 +293,10 @@ def _complex_stack(name, value, shape, unit):
                                                                    np.timedelta64):
         raise ParameterError(f"{name} must be a numeric array in {unit}, got {array.dtype}")
     array = np.ascontiguousarray(array, dtype=np.complex128)
-    bad = ~np.isfinite(array)
-    if np.any(bad):
+    if not np.all(np.isfinite(array)):
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         raise ParameterError(f"{name} must be finite ({unit}); first non-finite element at "
-                             f"index {tuple(int(i) for i in np.argwhere(bad)[0])}")
+                             f"index {index}")
     return array
 
 
@@ -322,8 +373,8 @@ def nband_integrand(hamiltonians, velocities, constant_operators, kpoint_operato
         kpoint_operators = np.empty((n_k, 0, n, n), np.complex128)
     kop = _complex_stack("kpoint_operators", kpoint_operators, (n_k, None, n, n),
                          "units of the response")
-    scale = np.max(np.abs(h), axis=(1, 2))
-    defect = np.max(np.abs(h - np.conj(np.swapaxes(h, 1, 2))), axis=(1, 2))
+    defect, scale = np.empty(n_k), np.empty(n_k)
+    _hermiticity_defects(h, defect, scale)
     worst = int(np.argmax(defect - HERMITICITY_TOLERANCE * scale))
     if defect[worst] > HERMITICITY_TOLERANCE * scale[worst]:
         raise ParameterError(
