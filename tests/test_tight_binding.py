@@ -213,6 +213,14 @@ def test_hamiltonian_is_exactly_hermitian_with_tolerated_input():
     assert np.array_equal(h, np.conj(np.swapaxes(h, -1, -2)))
 
 
+def test_hamiltonian_and_velocity_in_one_sum():
+    model = random_model()
+    kx, ky = RNG.uniform(-10, 10, (2, 3, 4))
+    h, v = model.hamiltonian_and_velocity(kx, ky)
+    assert np.max(np.abs(h - model.hamiltonian(kx, ky))) <= EXACT * np.max(np.abs(h))
+    assert np.array_equal(v, model.velocity(kx, ky))
+
+
 def test_periodicity_with_position_phases():
     # H(k + G) = D^dagger H(k) D with D = diag(exp(i G.tau_j)); velocities alike.
     model = random_model()
