@@ -2,8 +2,8 @@
 
 Goal of issue 17: a per-k cost within 2x of ``eigh`` of the same N, for N = 2..36.  For
 random Hermitian H(k), velocities, the K1 = 3 spin matrices s_a x 1 and K2 = 3 random
-dense k-dependent response operators (K = 8 with -hbar v_x, -hbar v_y) this times, per k-point and in one process
-after a warm-up call (numba compiles or loads its cache):
+dense k-dependent response operators (K = 8 with -hbar v_x, -hbar v_y) this times, per
+k-point and in one process after a warm-up call (numba compiles or loads its cache):
 
 - numpy's batched ``np.linalg.eigh`` (eigenvalues and vectors) alone;
 - numba's per-matrix ``np.linalg.eigh`` in a compiled loop alone (what the kernel calls);
@@ -28,16 +28,24 @@ import numpy as np  # noqa: E402
 
 BAND_COUNTS = (2, 4, 8, 16, 24, 36)
 N_KPOINT = 3
+MAX_KPOINTS = 10000  # the numpy reference takes ~70 us per k-point at N = 2, 300 K
 FERMI_ENERGY, BROADENING = 0.3, 0.05
 
 
-def _best_time(fn, repeat):
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
+def _interleaved_best_times(functions, repeat, n_kpoints):
+    """Fastest of ``repeat`` calls of each function in microseconds per k-point, after one
+    warm-up call each; the functions take turns, so that all see the same load of a shared
+    machine."""
+    best = {}
+    for name, fn in functions.items():
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        best[name] = np.inf
+    for _ in range(repeat):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: t / n_kpoints * 1e6 for name, t in best.items()}
 
 
 def _hermitian(rng, *shape):
@@ -64,8 +72,8 @@ def _numba_eigh_loop():
     return eigh_loop
 
 
-def nband_kernel_speed(band_counts=BAND_COUNTS, thermal_energy=0.0, repeat=5, seed=0,
-                       work_per_call=2e6):
+def nband_kernel_speed(band_counts=BAND_COUNTS, thermal_energy=0.0, repeat=7, seed=0,
+                       work_per_call=1e6):
     """Per-k times in microseconds for each N of ``band_counts`` (see the module docstring).
 
     Parameters
@@ -75,11 +83,11 @@ def nband_kernel_speed(band_counts=BAND_COUNTS, thermal_energy=0.0, repeat=5, se
     thermal_energy : float, optional
         k_B T in eV (0: T = 0 weights; > 0: polygamma weights).
     repeat : int, optional
-        Timed calls of each; the fastest counts.
+        Timed calls of each (taking turns, after a warm-up call); the fastest counts.
     seed : int, optional
         Seed of the random matrices.
     work_per_call : float, optional
-        k-points per call are about work_per_call / N^3 (at least 64).
+        k-points per call are about work_per_call / N^3 (64 to MAX_KPOINTS).
 
     Returns
     -------
@@ -97,27 +105,24 @@ def nband_kernel_speed(band_counts=BAND_COUNTS, thermal_energy=0.0, repeat=5, se
     eigh_loop = _numba_eigh_loop() if nband.applies() else None
     rows = []
     for n in band_counts:
-        n_k = max(64, int(work_per_call / n**3))
+        n_k = min(MAX_KPOINTS, max(64, int(work_per_call / n**3)))
         h = _hermitian(rng, n_k, n, n)
         v = _hermitian(rng, n_k, 2, n, n)
         constant = spin_operators(n)
         kpoint = _hermitian(rng, n_k, N_KPOINT, n, n)
         operators = np.concatenate(
             [-v, np.broadcast_to(constant, (n_k,) + constant.shape), kpoint], axis=1)
+        timed = {"numpy_eigh_us": lambda: np.linalg.eigh(h),
+                 "numpy_reference_us": lambda: kubo_bastin_matrices(
+                     h, v, operators, BROADENING, integrals)}
+        if eigh_loop is not None:
+            timed["numba_eigh_us"] = lambda: eigh_loop(h)
+            timed["compiled_us"] = lambda: nband.nband_integrand(
+                h, v, constant, kpoint, FERMI_ENERGY, BROADENING, thermal_energy)
         row = {"n_bands": n, "n_kpoints": n_k, "numba_eigh_us": None, "compiled_us": None,
                "compiled_over_eigh": None}
-        np.linalg.eigh(h)
-        row["numpy_eigh_us"] = _best_time(lambda: np.linalg.eigh(h), repeat) / n_k * 1e6
-        reference = lambda: kubo_bastin_matrices(h, v, operators, BROADENING, integrals)  # noqa: E731
-        reference()
-        row["numpy_reference_us"] = _best_time(reference, max(1, repeat // 2)) / n_k * 1e6
-        if eigh_loop is not None:
-            eigh_loop(h[:1])
-            row["numba_eigh_us"] = _best_time(lambda: eigh_loop(h), repeat) / n_k * 1e6
-            compiled = lambda: nband.nband_integrand(h, v, constant, kpoint, FERMI_ENERGY,  # noqa: E731
-                                                    BROADENING, thermal_energy)
-            compiled()
-            row["compiled_us"] = _best_time(compiled, repeat) / n_k * 1e6
+        row.update(_interleaved_best_times(timed, repeat, n_k))
+        if row["compiled_us"] is not None:
             row["compiled_over_eigh"] = row["compiled_us"] / row["numpy_eigh_us"]
         rows.append(row)
     return rows

@@ -46,7 +46,7 @@ AVAILABLE = njit is not None
 # From this many bands on, the eigenbasis transforms and the contraction go through BLAS;
 # below it explicit loops are faster (a BLAS call costs ~0.15 us, a 4x4 complex product
 # ~0.05 us in a loop; benchmarks/nband_kernel.py).
-BLAS_MIN_BANDS = 8
+BLAS_MIN_BANDS = 6
 # Hermiticity of H(k) that eigh (which reads the lower triangle only) may assume: relative
 # to the largest |H_ij| of the same k-point.
 HERMITICITY_TOLERANCE = 1e-10
