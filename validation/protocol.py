@@ -74,13 +74,32 @@ def call_string(point, magnetization, rtol, tail):
             f"rtol={rtol:g}){tail}")
 
 
+#: Kinds of checks, by the source of the prediction (see :func:`check_kind`).
+KINDS = {
+    "closed_form": "closed forms of the literature (and the leading-order ladder law of this "
+                   "package): tests of the engine",
+    "seed_paper": "the seed paper's formulas and hypotheses: as written, translated to two "
+                  "bands, corrected by this report, and under vertex corrections",
+}
+#: The paper's own claims: its formulas as written, and its strong-Rashba statement.
+PAPER_CLAIM_VARIANTS = ("as_written", "claim_vanishes")
+_SEED_PAPER_SOURCES = ("seed paper", "this report", "bare bubble")
+
+
+def check_kind(source):
+    """"seed_paper" for a prediction taken from the seed paper (or derived from it here:
+    its translation, its correction, its bare-bubble counterpart), else "closed_form"."""
+    return "seed_paper" if source.startswith(_SEED_PAPER_SOURCES) else "closed_form"
+
+
 def record(formula, variant, point, measured, predicted, tolerance, reason, call,
            indicators, source, written, translated, scale=None):
     """One check.  relative_deviation = |measured - predicted| / |scale or predicted|."""
     denom = abs(scale if scale is not None else predicted)
     deviation = abs(measured - predicted) / denom if denom > 0 else float("inf")
     return {
-        "formula": formula, "variant": variant, "regime": point.regime,
+        "formula": formula, "variant": variant, "kind": check_kind(source),
+        "regime": point.regime,
         "filling": point.filling, "measured": float(measured), "predicted": float(predicted),
         "relative_deviation": float(deviation), "tolerance": float(tolerance),
         "tolerance_reason": TOLERANCE_REASONS[reason], "holds": bool(deviation <= tolerance),

@@ -8,7 +8,7 @@ import numpy as np
 import kubo_sot
 
 from . import formulas as F
-from .protocol import REGIME_POINTS, TOLERANCE_REASONS
+from .protocol import KINDS, PAPER_CLAIM_VARIANTS, REGIME_POINTS, TOLERANCE_REASONS
 from .run import ALPHA_SWEEP, ANGLE_POINT, E_FIELD, gamma_series
 
 TRANSLATION = r"""
@@ -46,6 +46,29 @@ per area per field), conductivity sigma (e^2/h).  With c = hbar^2/2m:
   Joule heat, j.E - rho_0 |j|^2 (the paper's energy balance); the relative deviation of Q_e
   is taken relative to its spin-orbit part j.F_so/e, the only part the formula predicts.
 """
+
+
+def headline(records):
+    """One line: how many checks hold, per kind (protocol.KINDS), and the paper's own claims
+    (its formulas as written) per regime and filling."""
+    parts = []
+    for kind in KINDS:
+        rs = [r for r in records if r["kind"] == kind]
+        parts.append(f"{sum(r['holds'] for r in rs)} of {len(rs)} "
+                     + ("literature closed forms" if kind == "closed_form"
+                        else "seed-paper formulas and hypotheses") + " hold")
+    claims = []
+    for regime, filling, label in REGIME_LABELS:
+        rs = [r for r in records if r["kind"] == "seed_paper" and r["regime"] == regime
+              and r["filling"] == filling and r["variant"] in PAPER_CLAIM_VARIANTS]
+        claims.append(f"{label} {sum(r['holds'] for r in rs)}/{len(rs)}")
+    return "; ".join(parts) + " (the paper's own claims: " + ", ".join(claims) + ")"
+
+
+REGIME_LABELS = [("weak_rashba", "majority_only", "weak Rashba one band"),
+                 ("weak_rashba", "both_bands", "weak Rashba both bands"),
+                 ("strong_rashba", "majority_only", "strong Rashba one band"),
+                 ("strong_rashba", "both_bands", "strong Rashba both bands")]
 
 
 def _fmt(x):

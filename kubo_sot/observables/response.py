@@ -198,8 +198,12 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
                                 n_jobs, kernel="auto"):
     """Check every argument of :func:`linear_response`; return the cleaned values."""
     if not isinstance(model, BandModel):
+        members = [*BandModel.__annotations__, *(name for name, value in vars(BandModel).items()
+                                                 if callable(value) and name[0] != "_")]
+        missing = [name for name in members if not hasattr(model, name)]
         raise ParameterError(f"model = {model!r} does not implement the BandModel protocol "
-                             "(e.g. kubo_sot.RashbaFerromagnet)")
+                             f"(kubo_sot.models.base): it lacks {', '.join(missing)} "
+                             "(e.g. kubo_sot.RashbaFerromagnet has them all)")
     mu = _checks.finite_scalar("fermi_energy", fermi_energy, "eV")
     if isinstance(broadening, (ConstantBroadening, WhiteNoiseDisorder)):
         gamma = broadening
