@@ -39,7 +39,8 @@ per area per field), conductivity sigma (e^2/h).  With c = hbar^2/2m:
   tested here.
 * **AMR** (Eq. 18): rho(theta)/rho(pi/2) = 1 + eta cos^2 theta, eta = m alpha^2/(hbar^2 J)
   = alpha^2/(2cJ).  Translated: the extra Joule heat sum_n j_n.F_n/e has opposite forces in
-  the two bands, **eta -> eta P**.
+  the two bands, **eta -> eta P** (a correction derived in this report, not a law of the
+  paper).
 * **Energy** (Eqs. 15-17): Q_e = j.E + j.F_so/e and Q_M = -eta rho_0 (M.j)^2 with
   F_so = eta e (E.M) M (in-plane M), checked at theta_EM = pi/4 with j = sigma E from the
   engine and E = 1 V/nm along x (Q in (e^2/h)(V/nm)^2).  The measured Q_M is minus the extra

@@ -219,8 +219,9 @@ def section(records, responses):
              "self-consistent Born self-energy (2x2, at the Fermi energy), ladder vertex "
              "corrections to the Fermi-surface term I(a).  Bare = the same self-energy without "
              "the ladder.  E along x; torques for M along z, AMR from M along x and y.", "",
-             "| regime | filling | t_FL bare | t_FL ladder | t_DL bare | t_DL ladder | "
-             "AMR bare | AMR ladder | seed paper eta P |", "|---|---|---|---|---|---|---|---|---|"]
+             "| regime | filling | t_FL bare (e/nm) | t_FL ladder (e/nm) | t_DL bare (e/nm) | "
+             "t_DL ladder (e/nm) | AMR bare | AMR ladder | eta P (this report's two-band "
+             "law) |", "|---|---|---|---|---|---|---|---|---|"]
     for i, p in enumerate(REGIME_POINTS):
         rz, rx, ry = (responses[(k, i)][2] for k in ("z", "x", "y"))
         tc, tb = rz.torque_coefficients(E_FIELD), rz.bare.torque_coefficients(E_FIELD)
@@ -248,7 +249,7 @@ def section(records, responses):
              "seed-paper damping-like law (Eq. 14 / 2) after vertex corrections"),
             ("vc_damping_like_torque", "bare_survives", "bare t_DL unchanged by the ladder"),
             ("vc_field_like_torque", "paper_translated", "seed-paper field-like law"),
-            ("vc_amr", "paper_translated", "seed-paper AMR eta P"),
+            ("vc_amr", "paper_translated", "seed-paper AMR, translated to eta P by this report"),
             ("vc_amr", "bare_survives", "bare AMR unchanged by the ladder")):
         h, n = held(formula, variant)
         lines.append(f"* {text}: holds at {h} of {n} points")
@@ -289,10 +290,11 @@ def figure_caption(responses):
     mu = sorted(k[1] for k in responses if k[0] == "sweep")
     return (f"Field-like (left) and damping-like (right) torkances (e/nm) against the Fermi "
             f"energy, {len(mu)} values from {mu[0]:g} to {mu[-1]:g} eV in steps of "
-            f"{mu[1] - mu[0]:.3g} eV and of {EDGE_OFFSETS[1] - EDGE_OFFSETS[0]:.3g} eV within "
-            f"{EDGE_OFFSETS[-1]:.3g} eV of the band edge, for white-noise disorder in the self-consistent Born "
-            f"approximation (Born width {FERMI_SWEEP['broadening']} eV; alpha = "
-            f"{FERMI_SWEEP['alpha']} eV nm, J = {FERMI_SWEEP['exchange']} eV, M = z, E = x): "
-            "the bare bubble and the ladder-corrected result.  The dashed vertical line is "
-            "the minority band edge mu = +J: below it only the majority band is occupied, "
-            "above it both are, and the torques have kinks there.")
+            f"{mu[1] - mu[0]:.3g} eV and of {EDGE_OFFSETS[1] - EDGE_OFFSETS[0]:.3g} eV "
+            f"within {EDGE_OFFSETS[-1]:.3g} eV of the band edge, for white-noise disorder in "
+            f"the self-consistent Born approximation (Born width "
+            f"{FERMI_SWEEP['broadening']} eV; alpha = {FERMI_SWEEP['alpha']} eV nm, J = "
+            f"{FERMI_SWEEP['exchange']} eV, M = z, E = x): the bare bubble and the "
+            "ladder-corrected result.  The dashed vertical line is the minority band edge "
+            "mu = +J: below it only the majority band is occupied, above it both are, and "
+            "the torques have kinks there.")
