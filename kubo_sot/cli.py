@@ -243,8 +243,8 @@ def _run(args, argv):
         tc, note = None, ""
         try:
             tc = r.torque_coefficients(field)
-        except ParameterError as err:  # M parallel to z x E (a valid E): FL/DL undefined
-            note = f"undefined: {err}"
+        except ParameterError as err:  # M parallel to z x E (E was checked): FL/DL undefined
+            note = str(err)
         if args.json:
             data = r.to_dict()
             data["torque_coefficients"] = tc.to_dict() if tc else {"undefined": note}
