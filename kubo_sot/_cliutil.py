@@ -41,6 +41,9 @@ class ArgumentParser(argparse.ArgumentParser):
         return "unrecognized arguments: " + " ".join(parts)
 
 
+N_JOBS_RULE = "the number of workers must be a positive integer or -1 (all cores)"
+
+
 def n_jobs(text):
     """argparse type of --n-jobs: a positive integer or -1 (all cores)."""
     try:
@@ -48,9 +51,23 @@ def n_jobs(text):
     except ValueError:
         value = None
     if value is None or not (value >= 1 or value == -1):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: the number of workers must be a positive integer or -1 (all cores)")
+        raise argparse.ArgumentTypeError(f"{text!r}: {N_JOBS_RULE}")
     return value
+
+
+def check_n_jobs(value, option="--n-jobs"):
+    """Raise ParameterError unless ``value`` is a positive integer or -1."""
+    if not (value >= 1 or value == -1):
+        raise ParameterError(f"{option} {value}: {N_JOBS_RULE}")
+
+
+def check_input_file(path, name):
+    """Raise ParameterError unless ``path`` is an existing file (not a folder)."""
+    p = Path(path)
+    if not p.exists():
+        raise ParameterError(f"{name} {path} does not exist")
+    if not p.is_file():
+        raise ParameterError(f"{name} {path} is not a file")
 
 
 def _probe(folder, option, path):

@@ -15,7 +15,8 @@ import sys
 import numpy as np
 
 from . import __version__
-from ._cliutil import ArgumentParser, check_output_file, n_jobs
+from ._cliutil import (ArgumentParser, check_input_file, check_n_jobs, check_output_file,
+                       n_jobs)
 from .errors import ConvergenceError, ParameterError
 from .models import RashbaFerromagnet
 from .observables.amr import anisotropic_magnetoresistance
@@ -93,8 +94,7 @@ def _parser():
     p.add_argument("config", help="TOML configuration (schema: kubo_sot.sweep.config)")
     p.add_argument("--out", default="results.nc", help="netCDF output (default %(default)s)")
     p.add_argument("--backend", default="serial", choices=["serial", "joblib", "dask"])
-    p.add_argument("--n-jobs", type=n_jobs, default=2,
-                   help="joblib workers, a positive integer or -1 (default 2)")
+    p.add_argument("--n-jobs", type=int, default=2, help="joblib workers (default 2)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (backend dask)")
     p.add_argument("--store", default=None,
                    help="checkpoint directory (default: OUT.store next to the output)")
@@ -227,6 +227,8 @@ def _run(args, argv):
         from benchmarks.__main__ import main as bench
         return bench((["--quick"] if args.quick else []) + ["--out", args.out]) or 0
     if args.command == "sweep":
+        check_input_file(args.config, "config")
+        check_n_jobs(args.n_jobs)
         check_output_file(args.out)
         return _sweep(args)
     if args.command == "plot":

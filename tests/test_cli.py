@@ -131,13 +131,13 @@ def test_sweep_missing_config(tmp_path):
     assert_clean_error(run_cli("sweep", str(tmp_path / "nope.toml"),
                                "--out", str(tmp_path / "r.nc")), "nope.toml", "does not exist")
     assert_clean_error(run_cli("sweep", str(tmp_path), "--out", str(tmp_path / "r.nc")),
-                       "cannot be read")
+                       "is not a file")
 
 
 def test_sweep_n_jobs_zero(config, tmp_path):
     p = run_cli("sweep", str(config), "--backend", "joblib", "--n-jobs", "0",
                 "--out", str(tmp_path / "r.nc"))
-    assert_clean_error(p, "--n-jobs", usage="kubo-sot sweep")
+    assert_clean_error(p, "--n-jobs 0", "positive integer or -1")
 
 
 @pytest.mark.parametrize("where", ["missing_folder", "under_a_file", "a_folder"])

@@ -78,10 +78,6 @@ def load_config(path):
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ParameterError(f"{path}: not valid TOML: {err}") from None
-    except FileNotFoundError:
-        raise ParameterError(f"configuration {path} does not exist") from None
-    except OSError as err:  # a folder, no permission, ...
-        raise ParameterError(f"configuration {path} cannot be read: {err.strerror}") from None
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise ParameterError(f"{path}: unknown section(s) {unknown}; allowed {sorted(SECTIONS)}")
