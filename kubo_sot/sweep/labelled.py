@@ -147,9 +147,7 @@ def response_dataset(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6
 
     Notes
     -----
-    Every point is checked before any is computed (one call of linear_response on the
-    whole grid with nothing computed would not show progress, so the check is explicit).
-    The Fermi energies of one (broadening, temperature) pair go to linear_response in one
+    Every point is checked before any is computed.  The Fermi energies of one (broadening, temperature) pair go to linear_response in one
     call when a spectral-density sweep applies to the model (it integrates them together,
     and the bar advances by all of them at once), else in chunks of n_jobs points (the
     joblib workers share a chunk), so the bar advances as points finish.
@@ -175,6 +173,7 @@ def response_dataset(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6
                                             options.get("kernel", "auto"))
     mus = np.asarray(grid["fermi_energy"], float)
     together = (_sweep_module(model, route) is not None and mus.size >= MIN_POINTS
+                and not isinstance(broadening, WhiteNoiseDisorder)
                 and not options.get("vertex_corrections", False))
     workers = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
     size = mus.size if together else max(1, workers)
