@@ -279,8 +279,9 @@ def test_responses_to_xarray_labels_array_results():
 
 
 def test_response_dataset_matches_linear_response_with_progress(capsys):
-    """Chunked with a progress bar, the grid gives what one call per point gives (in-plane
-    M, strong enough Rashba that no spectral sweep applies: point-by-point either way)."""
+    """Chunked with a progress bar, the grid gives what one call per point gives (three
+    Fermi energies, fewer than a spectral-density sweep takes: point by point either way);
+    eight energies with M = z go to one spectral sweep, as in one linear_response call."""
     pytest.importorskip("xarray")
     pytest.importorskip("tqdm")
     model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(1, 0, 0))
@@ -295,3 +296,9 @@ def test_response_dataset_matches_linear_response_with_progress(capsys):
                               r.spin_density.total)
     with pytest.raises(ParameterError, match="temperature"):
         kubo_sot.response_dataset(model, mu, 0.01, temperature=[0.0, -1.0])
+    z = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
+    mus = np.linspace(0.1, 0.4, 8)
+    ds = kubo_sot.response_dataset(z, mus, 0.01, rtol=1e-3, progress=True)
+    assert "8/8" in capsys.readouterr().err
+    together = kubo_sot.linear_response(z, mus, 0.01, rtol=1e-3)
+    assert np.array_equal(ds["torkance_total"].values, [r.torkance.total for r in together])
