@@ -10,9 +10,11 @@ from .models.disorder import WhiteNoiseDisorder  # noqa: E402
 from .observables.amr import anisotropic_magnetoresistance  # noqa: E402
 from .observables.response import linear_response  # noqa: E402
 from .sweep import sweep  # noqa: E402
+from .sweep.labelled import response_dataset, responses_to_xarray  # noqa: E402
 
 __all__ = ["RashbaFerromagnet", "SquareLatticeRashbaFerromagnet", "TightBindingModel",
            "WhiteNoiseDisorder",
            "linear_response",
-           "anisotropic_magnetoresistance", "sweep",
+           "anisotropic_magnetoresistance", "sweep", "responses_to_xarray",
+           "response_dataset",
            "ParameterError", "ConvergenceWarning", "ConvergenceError", "__version__"]

@@ -199,8 +199,13 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
     """Check every argument of :func:`linear_response`; return the cleaned values."""
     from .lattice_response import is_lattice_model
     if not (isinstance(model, BandModel) or is_lattice_model(model)):
+        members = [*BandModel.__annotations__, *(name for name, value in vars(BandModel).items()
+                                                 if callable(value) and name[0] != "_")]
+        missing = [name for name in members if not hasattr(model, name)]
         raise ParameterError(f"model = {model!r} does not implement the BandModel protocol "
-                             "(e.g. kubo_sot.RashbaFerromagnet)")
+                             f"(kubo_sot.models.base): it lacks {', '.join(missing)} "
+                             "(e.g. kubo_sot.RashbaFerromagnet has them all); for your own "
+                             "lattice model use kubo_sot.TightBindingModel")
     mu = _checks.finite_scalar("fermi_energy", fermi_energy, "eV")
     if isinstance(broadening, (ConstantBroadening, WhiteNoiseDisorder)):
         gamma = broadening
