@@ -18,7 +18,9 @@ from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
 from ..integrate.brillouin_zone import integrate_brillouin_zone
 from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import ConstantBroadening
-from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, to_eigenbasis
+from ..errors import ParameterError
+from ..kernels import kubo_bastin_nband_numba as nband_numba
+from ..kernels.kubo_bastin import kubo_bastin_matrices
 from ..kernels.kubo_bastin_green import kubo_bastin_green
 from ..models.base import spin_matrices
 from .results import BandData, LinearResponse, TensorResponse
@@ -66,17 +68,45 @@ def _pack(surface_a, surface_b, sea):
     return np.concatenate(flat, axis=1)
 
 
-def lattice_integrand(model, fermi_energy, gamma, thermal_energy, route="eigenbasis"):
+def _hamiltonian_and_velocity(model, kx, ky):
+    """H (P, N, N) and hbar v (P, 2, N, N), from one Fourier sum where the model offers it."""
+    if hasattr(model, "hamiltonian_and_velocity"):
+        h, v = model.hamiltonian_and_velocity(kx, ky)
+    else:
+        h, v = model.hamiltonian(kx, ky), model.velocity(kx, ky)
+    return h, np.moveaxis(v, 0, 1)
+
+
+def lattice_integrand(model, fermi_energy, gamma, thermal_energy, route="eigenbasis",
+                      kernel="auto"):
     """The per-k integrand ``f(kx, ky) -> (P, 44)`` (module docstring's layout).
 
     ``route="eigenbasis"``: closed-form band-pair energy integrals in the eigenbasis of
-    H(k) (:func:`kubo_sot.kernels.kubo_bastin.kubo_bastin_eigenbasis`);
-    ``route="green"``: explicit Green's functions and numerical energy integration
+    H(k): ``kernel="numba"`` the compiled N-band loop
+    (:func:`kubo_sot.kernels.kubo_bastin_nband_numba.nband_integrand`), ``"numpy"`` its
+    readable reference (:func:`kubo_sot.kernels.kubo_bastin.kubo_bastin_matrices`),
+    ``"auto"`` numba where installed; ``route="green"``: explicit Green's functions and
+    numerical energy integration
     (:func:`kubo_sot.kernels.kubo_bastin_green.kubo_bastin_green`), the check route.
     """
     spins = np.asarray(spin_matrices(model), complex)
     integrals = EnergyIntegrals(fermi_energy, thermal_energy)
     broadening = ConstantBroadening(gamma)
+    compiled = route == "eigenbasis" and kernel != "numpy" and nband_numba.applies()
+    if kernel == "numba" and not compiled:
+        raise ParameterError("kernel = 'numba' needs numba (pip install 'kubo_sot[fast]') "
+                             "and route = 'eigenbasis'; use kernel = 'auto' or 'numpy'")
+    if compiled:
+        local = model.exchange_is_local
+        constant = np.concatenate([spins, np.asarray(model.local_torque_operators(), complex)]
+                                  ) if local else spins
+
+        def fast(kx, ky):
+            h, vel = _hamiltonian_and_velocity(model, kx, ky)
+            per_k = None if local else np.moveaxis(model.torque_operators(kx, ky), 0, 1)
+            return _pack(*nband_numba.nband_integrand(h, vel, constant, per_k, fermi_energy,
+                                                       gamma, thermal_energy))
+        return fast
 
     def operators(kx, ky, vel):
         torque = torque_matrices(model, kx, ky)
@@ -87,15 +117,11 @@ def lattice_integrand(model, fermi_energy, gamma, thermal_energy, route="eigenba
                               axis=1)
 
     def integrand(kx, ky):
-        vel = np.moveaxis(model.velocity(kx, ky), 0, 1)  # (P, 2, N, N)
+        h, vel = _hamiltonian_and_velocity(model, kx, ky)
         if route == "green":
-            h = model.hamiltonian(kx, ky)
             return _pack(*kubo_bastin_green(h, vel, operators(kx, ky, vel), fermi_energy,
                                             broadening, thermal_energy))
-        energies, vectors = model.eigensystem(kx, ky)
-        vel_n = to_eigenbasis(vel, vectors)
-        ops_n = to_eigenbasis(operators(kx, ky, vel), vectors)
-        return _pack(*kubo_bastin_eigenbasis(energies, ops_n, vel_n, gamma, integrals))
+        return _pack(*kubo_bastin_matrices(h, vel, operators(kx, ky, vel), gamma, integrals))
     return integrand
 
 
@@ -118,7 +144,7 @@ def _tolerances(rtol):
 
 
 def lattice_response(model, fermi_energy, gamma, temperature, rtol, route="eigenbasis",
-                     max_kpoints=None):
+                     max_kpoints=None, kernel="auto"):
     """:func:`kubo_sot.linear_response` of a lattice model (arguments already checked).
 
     Returns the KSpaceIntegral, its absolute tolerances (44,) and the LinearResponse, whose
@@ -126,7 +152,7 @@ def lattice_response(model, fermi_energy, gamma, temperature, rtol, route="eigen
     (``n_kpoints``) and the integrator.
     """
     kt = BOLTZMANN_EV_PER_K * temperature
-    integrand = lattice_integrand(model, fermi_energy, gamma, kt, route)
+    integrand = lattice_integrand(model, fermi_energy, gamma, kt, route, kernel)
     options = {} if max_kpoints is None else {"max_kpoints": max_kpoints}
     tolerance = _tolerances(rtol)
     result = integrate_brillouin_zone(model, integrand, fermi_energy, max(gamma, kt),

@@ -308,7 +308,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     if _uses_brillouin_zone(model, integrator, gamma):
         from .lattice_response import lattice_response
         result, tolerance, response = lattice_response(model, mu, gamma.gamma, temperature,
-                                                       rtol, route)
+                                                       rtol, route, kernel=kernel)
         _report_convergence(result, tolerance, rtol)
         return response
     if isinstance(gamma, WhiteNoiseDisorder):
