@@ -50,7 +50,7 @@ def _interleaved_best_times(functions, repeat, n_kpoints):
 
 def _hermitian(rng, *shape):
     a = rng.normal(size=shape) + 1j * rng.normal(size=shape)
-    return 0.5 * (a + np.conj(np.swapaxes(a, -1, -2)))
+    return np.ascontiguousarray(0.5 * (a + np.conj(np.swapaxes(a, -1, -2))))
 
 
 def spin_operators(n):

@@ -61,7 +61,13 @@ def _compiled(function):
     return njit(cache=True, nogil=True)(function) if AVAILABLE else function
 
 
-@_compiled
+def _inlined(function):
+    """As :func:`_compiled`, inlined into its callers (numba IR): the per-k helpers, whose
+    call overhead counts at a few bands."""
+    return njit(cache=True, nogil=True, inline="always")(function) if AVAILABLE else function
+
+
+@_inlined
 def _sparse_product(o, u, out):
     """out = O U from the nonzero elements of O: N x (number of nonzeros) operations, for
     the spin matrices (s_a x 1: N nonzeros) N^2 instead of N^3; the same sums as a dense
@@ -77,7 +83,7 @@ def _sparse_product(o, u, out):
                     out[a, m] += x * u[b, m]
 
 
-@_compiled
+@_inlined
 def _transform_loops(u, operators, scratch, elements, offset):
     """elements[offset + k] = U^dagger O_k U for the (n_ops, N, N) ``operators``, explicit
     loops (X = O_k U in ``scratch`` from the nonzeros of O_k, then U^dagger X)."""
@@ -113,7 +119,7 @@ def _transform_blas(u, uh, operators, sparse, stacked, elements, offset):
         np.dot(uh, stacked[k], elements[offset + k])
 
 
-@_compiled
+@_inlined
 def _band_pair_weights(energies, fermi_energy, gamma, thermal_energy, p1, p2, logs, ra, rr,
                        sea):
     """Fill ra, rr, sea (N, N) with the weights of ``energy_integrals.band_pair_integrals``.
@@ -162,7 +168,7 @@ def _band_pair_weights(energies, fermi_energy, gamma, thermal_energy, p1, p2, lo
             sea[m, i] = -pair_sea
 
 
-@_compiled
+@_inlined
 def _weighted_velocities(elements, ra, rr, sea, weighted):
     """weighted[n*N + m, :] = V^j_mn (ra, rr, sea)_nm for j = x, y as real rows:
     (Re, -Im) in rows 2 idx, 2 idx + 1, so that Re sum_nm B_nm Y_nm is the real dot
@@ -184,7 +190,7 @@ def _weighted_velocities(elements, ra, rr, sea, weighted):
                 weighted[idx + 1, 3 * j + 2] = -y.imag
 
 
-@_compiled
+@_inlined
 def _contract_loops(elements_real, weighted, sums):
     """sums = elements_real (K, 2 N^2) @ weighted (2 N^2, 6), explicit loops."""
     for k in range(elements_real.shape[0]):
