@@ -378,3 +378,21 @@ def test_module_imports_without_numba(monkeypatch):
         module.nband_integrand(h, v, constant, kpoint, 0.1, 0.01)
     with pytest.raises(ParameterError):
         module.nband_integrand(h, v, constant, kpoint, 0.1, -1.0)
+
+
+def test_real_and_strided_input(numba_installed):
+    """Real symmetric H and velocities given as a strided view (as np.moveaxis of a model's
+    (2, P, N, N) velocity) are converted, not misread."""
+    rng = np.random.default_rng(31)
+    h, v, constant, kpoint, _ = _problem(rng, 6, 8)
+    h_real = np.ascontiguousarray(h.real)
+    v_strided = np.moveaxis(np.ascontiguousarray(np.moveaxis(v, 1, 0)), 0, 1)
+    assert not v_strided.flags.c_contiguous
+    operators = np.concatenate(
+        [-v, np.broadcast_to(constant, (8,) + constant.shape), kpoint], axis=1)
+    integrals = EnergyIntegrals(0.1, 0.0)
+    reference = kubo_bastin_matrices(h_real, v, operators, 0.03, integrals)
+    out = nband.nband_integrand(h_real, v_strided, constant, kpoint, 0.1, 0.03)
+    assert _relative_deviation(out, reference,
+                               _rounding_scales(h_real, v, operators, 0.03, integrals)
+                               ) <= PER_K_ROUNDING
