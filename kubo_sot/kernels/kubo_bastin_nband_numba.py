@@ -20,7 +20,11 @@ does the same steps in one compiled loop:
 
 All workspaces are allocated once per call, none per k-point (``eigh`` allocates its own
 outputs).  The loop over k is serial (``nogil``): parallelism is injected by the sweep layer.
-``benchmarks/nband_kernel.py`` times it against ``eigh`` alone.
+``benchmarks/nband_kernel.py`` times it against ``eigh`` alone (K = 8 operators, one
+thread, measured 2026-12-03): 1.7-2.6 eigh at T = 0 and 2.3-3.1 eigh at 300 K for N = 2..36.
+Above eigh, the largest costs are the transforms (~0.5-0.7 eigh) and, at T > 0, the
+near-degenerate pairs (~10% of the pairs of a dense spectrum at N = 36, each ~3 us in the
+polygamma orders up to 23 of ``_pole_pair``'s series).
 
 numba is an optional dependency (``pip install kubo_sot[fast]``); the module imports without
 it, :func:`applies` is then False and :func:`nband_integrand` raises ModuleNotFoundError.
