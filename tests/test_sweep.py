@@ -199,7 +199,7 @@ def test_sweep_with_white_noise_and_vertex_corrections(tmp_path):
     model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
     for i, mu in enumerate(grid["fermi_energy"]):
         r = kubo_sot.linear_response(
-            model, mu, kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.005), rtol=1e-6,
+            model, mu, kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.005, model), rtol=1e-6,
             vertex_corrections=True)
         assert ds["field_like_total"].values[i] == r.torque_coefficients().field_like
     assert ds.attrs["disorder"] == "white_noise" and ds.attrs["vertex_corrections"] == 1

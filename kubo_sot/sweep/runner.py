@@ -159,8 +159,10 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
         ``broadening`` its Born width) and ``vertex_corrections`` (bool, white noise).
     grid : dict, optional
         name -> values; the Cartesian product is evaluated.  Sweepable names: alpha,
-        exchange, mass, fermi_energy, broadening, temperature, magnetization_polar_deg,
-        magnetization_azimuth_deg.
+        exchange, mass, fermi_energy, broadening, temperature, magnetization_polar_deg
+        (from +z, in [0, 180]) and magnetization_azimuth_deg (from +x, in [-360, 360]; out
+        of range is an error, never wrapped).  Every value is a real number: True/False
+        and strings such as "0.1" are refused.
     points : list of dict, optional
         Explicit list of points instead of a grid (dimension ``point``).
     quantities : sequence
