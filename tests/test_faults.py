@@ -550,10 +550,14 @@ def test_dask_batches_single_points_like_joblib(dask_client, monkeypatch, tmp_pa
 
 
 def test_dask_points_reach_the_store_as_they_finish(dask_client, monkeypatch, tmp_path):
-    """A chunk interrupted at its third point has stored its first two (the worker writes
-    them as they finish, not the client when the chunk returns)."""
+    """A chunk (one task on the cluster: four points) interrupted at its third point has
+    stored its first two: the worker writes them as they finish, not the client when the
+    chunk returns."""
     real = runner.evaluate_points
-    calls = []
+    calls, submitted = [], []
+    real_submit = dask_client.submit
+    monkeypatch.setattr(dask_client, "submit",
+                        lambda fn, *a, **k: submitted.append(a[0]) or real_submit(fn, *a, **k))
 
     def evaluate(specs_of_task, factory=None):
         calls.append(1)
@@ -566,4 +570,4 @@ def test_dask_points_reach_the_store_as_they_finish(dask_client, monkeypatch, tm
     with pytest.raises(RuntimeError, match="worker lost"):
         kubo_sot.sweep(BASE, {"fermi_energy": [0.1, 0.2, 0.3, 0.4]}, backend="dask",
                        client=dask_client, store=tmp_path)
-    assert len(_points(tmp_path)) == 2
+    assert len(submitted) == 1 and len(_points(tmp_path)) == 2

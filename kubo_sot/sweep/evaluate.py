@@ -93,7 +93,8 @@ def fermi_energy_groups(indices, specs, model_factory=None):
 
 
 def _record(r, spec):
-    """The quantities of a LinearResponse as plain lists/floats."""
+    """The quantities of a LinearResponse as plain lists/floats (a new entry goes into
+    RECORD_SHAPES or RECORD_SCALARS as well: stored points are checked against them)."""
     out = {}
     for name in ("conductivity", "spin_density", "torkance"):
         t = getattr(r, name)

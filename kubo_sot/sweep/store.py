@@ -179,6 +179,8 @@ class PointStore:
     def _quarantine_file(self, f, reason, inode):
         """Move the bad file ``f`` aside (unique name) and warn; never raise."""
         try:
+            if self._quarantine.is_symlink():  # never move anything out of the store
+                raise NotADirectoryError(errno.ENOTDIR, f"{self._quarantine} is a symlink")
             self._quarantine.mkdir(exist_ok=True)
             st = os.lstat(f)
             if (st.st_dev, st.st_ino) != inode:
@@ -226,7 +228,7 @@ class PointStore:
             raw = fh.read(MAX_POINT_BYTES + 1)
         try:
             record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as err:
+        except (UnicodeDecodeError, ValueError, RecursionError) as err:
             return None, f"not valid JSON ({type(err).__name__}: {err})", inode
         reason = self._check_record(key, record)
         return (None, reason, inode) if reason else (record, None, inode)
