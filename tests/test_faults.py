@@ -286,6 +286,17 @@ def test_two_sweeps_on_one_store_both_finish_and_compute_each_point_once(tmp_pat
     assert not list((store / "locks").glob("*"))
 
 
+def test_stale_lock_files_are_removed_and_held_ones_kept(tmp_path):
+    db = PointStore(tmp_path)
+    held = db.claim("a" * 32)
+    (tmp_path / "locks" / f"{'b' * 32}.lock").write_text("")  # of a killed sweep
+    PointStore(tmp_path)
+    assert sorted(f.name for f in (tmp_path / "locks").iterdir()) == [f"{'a' * 32}.lock"]
+    assert db.claim("a" * 32) is None  # still held
+    held.release()
+    assert not list((tmp_path / "locks").iterdir())
+
+
 # -- disk problems, found before any point is computed -------------------------------------
 
 def _mount_tmpfs(path, options):

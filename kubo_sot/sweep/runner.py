@@ -245,14 +245,16 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
     tasks = (fermi_energy_groups(todo, specs, model_factory) if share_kpoints
              else [[i] for i in todo])
     n_computed = 0
-    for index, result, computed in _run(tasks, specs, keys, backend, n_jobs, client,
-                                        scheduler, model_factory, db):
-        results[index] = result
-        n_computed += computed
+    try:
+        for index, result, computed in _run(tasks, specs, keys, backend, n_jobs, client,
+                                            scheduler, model_factory, db):
+            results[index] = result
+            n_computed += computed
+            if bar is not None:
+                bar.update(1)
+    finally:  # also on Ctrl-C, before the caller reports it
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
     ds = to_dataset(axes, specs, results, quantities, base, backend)
     ds.attrs["points_computed"] = n_computed  # points found in the store meanwhile (stored
     ds.attrs["points_reused"] = len(specs) - n_computed  # by a concurrent sweep) reused

@@ -150,7 +150,8 @@ class PointStore:
         return self.path / f"{key}.json"
 
     def _clean_temporaries(self):
-        """Delete temporary files left by killed writers, never one still being written:
+        """Delete temporary files and lock files left by killed writers, never one still in
+        use:
         a point is written under its lock (:meth:`claim`), so a temporary file is stale
         only if nobody holds its point's lock and its writer (pid on this host) is dead,
         or if it is older than ABANDONED_TMP_SECONDS (a writer on another host)."""
@@ -175,6 +176,10 @@ class PointStore:
             finally:
                 if lock is not None:
                     lock.release()
+        for stale in self._locks.glob("*.lock"):  # of killed sweeps: nobody holds them
+            lock = self.claim(stale.name[:-len(".lock")])
+            if lock is not None:
+                lock.release()  # removes the file
 
     def _quarantine_file(self, f, reason, inode):
         """Move the bad file ``f`` aside (unique name) and warn; never raise."""
