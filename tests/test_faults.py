@@ -535,7 +535,7 @@ def test_changed_config_on_resume_is_reported(tmp_path):
 def dask_client():
     distributed = pytest.importorskip("distributed")
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
-                            dashboard_address=None) as client:
+                            dashboard_address=":0") as client:  # any free port
         yield client
 
 
@@ -582,3 +582,16 @@ def test_dask_points_reach_the_store_as_they_finish(dask_client, monkeypatch, tm
         kubo_sot.sweep(BASE, {"fermi_energy": [0.1, 0.2, 0.3, 0.4]}, backend="dask",
                        client=dask_client, store=tmp_path)
     assert len(submitted) == 1 and len(_points(tmp_path)) == 2
+
+
+def test_dask_workers_without_the_store_leave_the_writing_to_the_client(dask_client,
+                                                                       monkeypatch,
+                                                                       tmp_path):
+    """A worker on another file system (it does not see the store's directory) returns its
+    points, and the client stores them."""
+    monkeypatch.setattr(runner, "_open_store", lambda store: None)
+    ds = kubo_sot.sweep(BASE, GRID, backend="dask", client=dask_client, store=tmp_path)
+    assert ds.attrs["points_computed"] == 2 and len(_points(tmp_path)) == 2
+    again = kubo_sot.sweep(BASE, GRID, store=tmp_path)
+    assert again.attrs["points_reused"] == 2
+    _same_numbers(ds, again)
