@@ -30,11 +30,6 @@ BUSY_WAIT = (0.05, 1.0)
 PARENT_POLL_SECONDS = 1.0
 
 
-def _task(indices, specs, model_factory):
-    """One task: a point, or a group of Fermi energies (:func:`fermi_energy_groups`)."""
-    return list(zip(indices, evaluate_points(specs, model_factory)))
-
-
 def _attempt(task, model_factory, db, deferred):
     """Yield (index, result, computed) for the points of ``task`` = (indices, specs, keys).
 
@@ -168,8 +163,13 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
     quantities : sequence
         Any of "conductivity", "spin_density", "torkance", "torque", "resistivity".
     backend : {"serial", "joblib", "dask"}
-        joblib: ``n_jobs`` loky processes with one BLAS thread each.  dask: an existing
-        ``distributed.Client`` (``client``) or a scheduler address (``scheduler``).
+        joblib: ``n_jobs`` loky processes with one BLAS thread each (they exit when the
+        sweep's process dies, even by SIGKILL).  dask: an existing ``distributed.Client``
+        (``client``) or a scheduler address (``scheduler``); tasks are batched in chunks
+        as for joblib, and a worker that sees the store writes each point there as its
+        task finishes (else the client stores a chunk's points when it returns).  A group
+        of Fermi energies (``share_kpoints``) is one k-integral: its points exist only
+        when it finishes, on every back end.
     store : path, optional
         Checkpoint directory (:mod:`kubo_sot.sweep.store`): each finished point is stored
         at once; points already there (same full input, intact file) are not recomputed,
