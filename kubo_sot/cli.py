@@ -283,23 +283,14 @@ def _sweep(args):
     """``kubo-sot sweep``: a Ctrl-C prints how many points are safe in the store and exits
     with 130 (128 + SIGINT), so that a batch script sees the interruption; warnings of the
     store (bad files moved aside, points of another configuration) are one line each."""
-    import os
     import warnings
     from pathlib import Path
 
     from .errors import StoreWarning
     from .sweep import sweep
     from .sweep.config import load_config
-    from .sweep.store import probe_writable
     base, grid, quantities = load_config(args.config)
     store = Path(args.store or f"{args.out}.store")
-    out = Path(args.out)
-    if out.is_dir():
-        raise ParameterError(f"--out {out} is a directory: give a netCDF file name")
-    # Before any point is computed: the result must be writable where it is to go.
-    probe_writable(out.resolve().parent, "output folder of --out")
-    if out.exists() and not os.access(out, os.W_OK):
-        raise ParameterError(f"--out {out} exists and is not writable")
     if store.is_dir() and any(store.glob("*.json")) and not args.resume:
         raise FileExistsError(f"checkpoint directory {store} already holds points: rerun "
                               "with --resume to continue it, or remove it")

@@ -423,17 +423,23 @@ def _config(tmp_path, broadening=0.02, grid="[0.2, 0.3]", name="c.toml"):
 
 def test_cli_unwritable_out_is_found_before_computing(tmp_path, read_only_dir, capsys,
                                                       monkeypatch):
+    """--out (its folder probed by the CLI) and the store (probed by the sweep)."""
     from kubo_sot.cli import main
     _never_compute(monkeypatch)
     cfg = _config(tmp_path)
-    assert main(["sweep", str(cfg), "--out", str(read_only_dir / "r.nc"),
-                 "--store", str(tmp_path / "s")]) == 2
+    out = read_only_dir / "r.nc"
+    assert main(["sweep", str(cfg), "--out", str(out), "--store", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
-    assert "output folder of --out" in err and str(read_only_dir) in err
+    assert str(out) in err and ("Read-only" in err or "Permission denied" in err)
     assert main(["sweep", str(cfg), "--out", str(tmp_path)]) == 2
-    assert "is a directory" in capsys.readouterr().err
+    assert str(tmp_path) in capsys.readouterr().err
     assert main(["sweep", str(cfg), "--out", str(tmp_path / "missing" / "r.nc")]) == 2
-    assert "No such file or directory" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["sweep", str(cfg), "--out", str(tmp_path / "r.nc"),
+                 "--store", str(read_only_dir / "s")]) == 2
+    err = capsys.readouterr().err
+    assert f"checkpoint store {read_only_dir / 's'}" in err
+    assert "Read-only" in err or "Permission denied" in err
 
 
 # -- processes: kill -9, Ctrl-C --------------------------------------------------------------
