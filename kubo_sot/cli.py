@@ -306,7 +306,7 @@ def _sweep(args):
                        n_jobs=args.n_jobs, scheduler=args.scheduler, store=store,
                        progress=True)
     except KeyboardInterrupt:
-        print(f"\n{_points_stored(base, grid, store)} points stored in {store}; rerun the "
+        print(f"{_points_stored(base, grid, store)} points stored in {store}; rerun the "
               "same command with --resume", file=sys.stderr)
         return 130
     ds.to_netcdf(args.out)

@@ -129,6 +129,7 @@ CORRUPTIONS = {
     "empty": (lambda f, t: f.write_bytes(b""), "empty"),
     "random bytes": (lambda f, t: f.write_bytes(os.urandom(3000)), "not valid JSON"),
     "directory": (lambda f, t: (f.unlink(), f.mkdir()), "not a regular file"),
+    "named pipe": (lambda f, t: (f.unlink(), os.mkfifo(f)), "not a regular file"),
     "dangling symlink": (lambda f, t: (f.unlink(), f.symlink_to(t / "nowhere.json")),
                          "symbolic link"),
     "symlink out of the store": (_outside_copy, "symbolic link"),
@@ -164,6 +165,21 @@ def test_bad_point_file_is_quarantined_and_recomputed(name, store, reference, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == outside  # nothing outside touched
     again = kubo_sot.sweep(BASE, GRID, store=store)  # and now it is clean: no warning
     assert again.attrs["points_reused"] == 2
+
+
+def test_a_store_that_is_a_link_to_a_folder_is_used(store, tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to(store, target_is_directory=True)
+    assert kubo_sot.sweep(BASE, GRID, store=link).attrs["points_reused"] == 2
+
+
+def test_a_symlinked_locks_folder_is_refused(store, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    shutil.rmtree(store / "locks", ignore_errors=True)
+    (store / "locks").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    with pytest.raises(ParameterError, match="locks/ is a symbolic link"):
+        PointStore(store).claim("a" * 32)
+    assert not list((tmp_path / "elsewhere").iterdir())
 
 
 def test_stored_point_records_key_and_checksum(store):

@@ -132,7 +132,7 @@ class PointStore:
     def __init__(self, path, clean=True, check_result=None):
         self.path = Path(path)
         self.check_result = check_result
-        if self.path.is_symlink() or (self.path.exists() and not self.path.is_dir()):
+        if self.path.exists() and not self.path.is_dir():  # (a link to a folder is fine)
             raise ParameterError(f"checkpoint store {self.path} exists and is not a "
                                  "directory: give a directory (it is created if needed)")
         try:
@@ -221,7 +221,8 @@ class PointStore:
         if st.st_size > MAX_POINT_BYTES:
             return None, f"{st.st_size} bytes, larger than any point file", inode
         try:
-            fd = os.open(f, os.O_RDONLY | os.O_NOFOLLOW)
+            # no link followed; never blocks, should a FIFO have taken the file's place
+            fd = os.open(f, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return None, None, None
         except OSError as err:
@@ -319,6 +320,9 @@ class PointStore:
     def claim(self, key):
         """An exclusive lock on ``key`` (a :class:`PointLock`), or None if another process
         holds it (that process is computing the point right now)."""
+        if self._locks.is_symlink():  # lock files are made inside the store only
+            raise ParameterError(f"checkpoint store {self.path}: locks/ is a symbolic link; "
+                                 "remove it (it is recreated)")
         try:
             self._locks.mkdir(exist_ok=True)
         except OSError as err:
