@@ -147,7 +147,8 @@ def test_isotropic_rules_equal_the_anisotropic_angular_rule(magnetization, mu, g
     not_isotropic = type("NotIsotropic", (kubo_sot.RashbaFerromagnet,),
                          {"isotropic": property(lambda self: False)})
     for broadening, vc in ((gamma, False),
-                           (kubo_sot.WhiteNoiseDisorder.from_born_broadening(gamma, 1.0), True)):
+                           (kubo_sot.WhiteNoiseDisorder.from_born_broadening(gamma, 1.0),
+                            True)):
         three = kubo_sot.linear_response(kubo_sot.RashbaFerromagnet(**kw), mu, broadening,
                                          rtol=1e-8, vertex_corrections=vc)
         panels = kubo_sot.linear_response(not_isotropic(**kw), mu, broadening, rtol=1e-8,

@@ -136,8 +136,9 @@ RECORD_SCALARS = ([f"{key}_{part}" for key in ("field_like", "damping_like")
 def check_record(record):
     """Raise ValueError (with the reason) unless ``record`` has exactly the entries of
     :func:`_record`, each of its shape, finite, errors and occupations >= 0, n_kpoints a
-    positive integer, alpha k_F / J in [0, inf]; FL/DL may be NaN only all together (M parallel to z x E, where the
-    decomposition is undefined).  Used on stored points before they are reused."""
+    positive integer, alpha k_F / J in [0, inf]; FL/DL may be NaN only all together (M
+    parallel to z x E, where the decomposition is undefined).  Used on stored points
+    before they are reused."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     expected = set(RECORD_SHAPES) | set(RECORD_SCALARS)

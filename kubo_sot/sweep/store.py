@@ -24,9 +24,10 @@ again: a bad file never blocks a resume.
 
 Concurrent sweeps on one store: temporary files are never deleted while their writer may be
 alive (only those of dead writers on this host whose point nobody has locked, or of any
-writer older than a day), and a point is computed only under an exclusive ``flock`` on its lock file,
-after checking once more that no other sweep has stored it meanwhile (:meth:`PointStore.claim`).
-The kernel releases the lock when its holder dies, even by SIGKILL.
+writer older than a day), and a point is computed only under an exclusive ``flock`` on its
+lock file, after checking once more that no other sweep has stored it meanwhile
+(:meth:`PointStore.claim`).  The kernel releases the lock when its holder dies, even by
+SIGKILL.  (On NFS, Linux maps flock to fcntl byte-range locks, which NFSv4 supports.)
 """
 
 import errno
