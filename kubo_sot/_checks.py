@@ -9,8 +9,21 @@ from .errors import ParameterError
 MAGNETIZATION_NORM_TOLERANCE = 1e-9
 
 
+def _not_a_number(value):
+    """True for values that float() would accept but that are not numbers: True/False
+    (a flag passed where a float belongs) and numeric strings ("0.1" is never guessed)."""
+    return isinstance(value, (bool, np.bool_, str, bytes, np.str_, np.bytes_))
+
+
 def finite_scalar(name, value, unit):
-    """Return ``value`` as a float, or raise if it is not a finite real number."""
+    """Return ``value`` as a float, or raise if it is not a finite real number.
+
+    bool and str are refused even where float() would take them: ``broadening=True`` is
+    not 1 eV and ``alpha="0.1"`` is not 0.1 eV nm."""
+    if _not_a_number(value) or (isinstance(value, np.ndarray) and value.dtype.kind not in
+                                "iuf"):
+        raise ParameterError(f"{name} = {value!r} must be a real number in {unit} "
+                             f"(not a {type(value).__name__})")
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -44,18 +57,23 @@ def non_negative(name, value, unit):
 
 def unit_vector(name, value, dim=3):
     """A unit vector of length ``dim`` (norm 1 within 1e-9), returned as a tuple of floats."""
+    if _not_a_number(value) or (np.ndim(value) > 0 and any(
+            _not_a_number(x) for x in np.asarray(value, dtype=object).reshape(-1))):
+        raise ParameterError(f"{name} = {value!r} must be {dim} real numbers (no strings "
+                             "or True/False)")
     try:
         v = np.asarray(value, dtype=float).reshape(-1)
     except (TypeError, ValueError):
         raise ParameterError(f"{name} = {value!r} must be {dim} real numbers") from None
     if v.size != dim:
         raise ParameterError(f"{name} = {value!r} must have {dim} components, got {v.size}")
+    shown = tuple(float(x) for x in v)
     if not np.all(np.isfinite(v)):
-        raise ParameterError(f"{name} = {tuple(v)} must be finite")
+        raise ParameterError(f"{name} = {shown} must be finite")
     norm = float(np.linalg.norm(v))
     if abs(norm - 1.0) > MAGNETIZATION_NORM_TOLERANCE:
         raise ParameterError(
-            f"{name} = {tuple(v)} (dimensionless direction) must be a unit vector: "
+            f"{name} = {shown} (dimensionless direction) must be a unit vector: "
             f"its norm is {norm:.12g}, allowed 1 +/- {MAGNETIZATION_NORM_TOLERANCE:g}")
     return tuple(float(x) for x in v)
 

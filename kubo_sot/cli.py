@@ -280,21 +280,47 @@ def _field_direction(text):
 
 
 def _sweep(args):
+    """``kubo-sot sweep``: a Ctrl-C prints how many points are safe in the store and exits
+    with 130 (128 + SIGINT), so that a batch script sees the interruption; warnings of the
+    store (bad files moved aside, points of another configuration) are one line each."""
+    import warnings
     from pathlib import Path
 
+    from .errors import StoreWarning
     from .sweep import sweep
     from .sweep.config import load_config
     base, grid, quantities = load_config(args.config)
     store = Path(args.store or f"{args.out}.store")
-    if store.exists() and any(store.glob("*.json")) and not args.resume:
+    if store.is_dir() and any(store.glob("*.json")) and not args.resume:
         raise FileExistsError(f"checkpoint directory {store} already holds points: rerun "
                               "with --resume to continue it, or remove it")
-    ds = sweep(base, grid, quantities=quantities, backend=args.backend, n_jobs=args.n_jobs,
-               scheduler=args.scheduler, store=store, progress=True)
+
+    def show(message, category, *rest, **kwargs):
+        print(f"kubo-sot: warning: {message}", file=sys.stderr)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", StoreWarning)
+            warnings.showwarning = show
+            ds = sweep(base, grid, quantities=quantities, backend=args.backend,
+                       n_jobs=args.n_jobs, scheduler=args.scheduler, store=store,
+                       progress=True)
+    except KeyboardInterrupt:
+        print(f"{_points_stored(base, grid, store)} points stored in {store}; rerun the "
+              "same command with --resume", file=sys.stderr)
+        return 130
     ds.to_netcdf(args.out)
     print(f"{ds.attrs['points_computed']} points computed, {ds.attrs['points_reused']} "
           f"reused from {store}; wrote {args.out}")
     return 0
+
+
+def _points_stored(base, grid, store):
+    """How many points of this sweep have a file in the store (after an interrupt)."""
+    from .sweep.grid import expand
+    from .sweep.store import point_key
+    keys = {point_key(spec) for spec in expand(base, grid)[1]}
+    return len(keys & {f.stem for f in store.glob("*.json")})
 
 
 def _plot(args):

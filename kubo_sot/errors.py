@@ -14,3 +14,8 @@ class ConvergenceWarning(RuntimeWarning):
 
 class ConvergenceError(RuntimeError):
     """A numerical integral missed its tolerance by more than the warning margin."""
+
+
+class StoreWarning(UserWarning):
+    """A file of a checkpoint store was bad (moved aside, the point recomputed), or the store
+    holds points of another configuration.  The message names the file or store."""

@@ -76,7 +76,7 @@ def test_vertex_routes_agree_on_computed_ladders(alpha, exchange, m, mu):
                                    ((0.6, 0.0, 0.8), -0.05)])
 def test_projector_route_equals_green_route_per_k(m, mu):
     model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=m)
-    sigma = born_self_energy(model, mu, WhiteNoiseDisorder.from_born_broadening(0.01)
+    sigma = born_self_energy(model, mu, WhiteNoiseDisorder.from_born_broadening(0.01, model)
                              ).self_energy
     rng = np.random.default_rng(7)
     k = np.concatenate([rng.uniform(-3, 3, (40, 2)), [[0.0, 0.0], [1e-3, 0], [0, 1.0]]])
@@ -185,7 +185,7 @@ def test_self_energy_cutoff_dependence():
     to the package's value with a 1/K^2 tail.  Radial integrals for M along z with an
     explicit cutoff K, G built from the package's own SCBA Sigma."""
     model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
-    disorder = WhiteNoiseDisorder.from_born_broadening(0.01)
+    disorder = WhiteNoiseDisorder.from_born_broadening(0.01, model)
     born = born_self_energy(model, 0.05, disorder, rtol=1e-10)
     sigma = born.self_energy.matrix
     n = disorder.strength
@@ -264,7 +264,7 @@ def test_self_energy_error_bounds_small_elements_too():
     m = np.array([0.6084, 0.7888, 0.0875])
     model = kubo_sot.RashbaFerromagnet(alpha=0.0349, exchange=0.0152,
                                        magnetization=tuple(m / np.linalg.norm(m)))
-    disorder = WhiteNoiseDisorder.from_born_broadening(0.035)
+    disorder = WhiteNoiseDisorder.from_born_broadening(0.035, model)
     coarse = kubo_sot.linear_response(model, 0.063, disorder, rtol=1e-4,
                                       vertex_corrections=True)
     reference = kubo_sot.linear_response(model, 0.063, disorder, rtol=1e-10,
@@ -280,10 +280,10 @@ def test_bad_disorder_input():
     with pytest.raises(ParameterError, match=r"n_i V\^2 = -1.*eV\^2 nm\^2"):
         WhiteNoiseDisorder(-1.0)
     with pytest.raises(ParameterError, match="born broadening = 0 eV"):
-        WhiteNoiseDisorder.from_born_broadening(0.0)
+        WhiteNoiseDisorder.from_born_broadening(0.0, model)
     with pytest.raises(ParameterError, match="self_consistent"):
         WhiteNoiseDisorder(1e-3, self_consistent="yes")
-    disorder = WhiteNoiseDisorder.from_born_broadening(0.01)
+    disorder = WhiteNoiseDisorder.from_born_broadening(0.01, model)
     with pytest.raises(ParameterError, match="temperature = 300 K.*T = 0 only"):
         kubo_sot.linear_response(model, 0.3, disorder, temperature=300)
     with pytest.raises(ParameterError, match="vertex_corrections = True needs a disorder"):

@@ -147,7 +147,8 @@ def test_isotropic_rules_equal_the_anisotropic_angular_rule(magnetization, mu, g
     not_isotropic = type("NotIsotropic", (kubo_sot.RashbaFerromagnet,),
                          {"isotropic": property(lambda self: False)})
     for broadening, vc in ((gamma, False),
-                           (kubo_sot.WhiteNoiseDisorder.from_born_broadening(gamma), True)):
+                           (kubo_sot.WhiteNoiseDisorder.from_born_broadening(gamma, 1.0),
+                            True)):
         three = kubo_sot.linear_response(kubo_sot.RashbaFerromagnet(**kw), mu, broadening,
                                          rtol=1e-8, vertex_corrections=vc)
         panels = kubo_sot.linear_response(not_isotropic(**kw), mu, broadening, rtol=1e-8,
@@ -188,7 +189,7 @@ def test_periodic_rule_equals_angular_panels(point, monkeypatch):
 def test_periodic_rule_in_the_disorder_engine(monkeypatch):
     """The same comparison for the white-noise engine (SCBA self-energy, ladder traces)."""
     model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0.6, 0, 0.8))
-    disorder = kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.01)
+    disorder = kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.01, model)
     calls = _spy_periodic_rule(monkeypatch)
     periodic = kubo_sot.linear_response(model, 0.3, disorder, rtol=1e-7,
                                         vertex_corrections=True)

@@ -64,7 +64,8 @@ def test_changed_input_never_reuses_a_point(tmp_path):
     first = kubo_sot.sweep(BASE, grid, store=tmp_path)
     again = kubo_sot.sweep(BASE, grid, store=tmp_path)
     assert again.attrs["points_reused"] == 2 and again.attrs["points_computed"] == 0
-    changed = kubo_sot.sweep({**BASE, "rtol": 5e-4}, grid, store=tmp_path)
+    with pytest.warns(kubo_sot.errors.StoreWarning, match="2 points of another configur"):
+        changed = kubo_sot.sweep({**BASE, "rtol": 5e-4}, grid, store=tmp_path)
     assert changed.attrs["points_computed"] == 2
     assert first.rho_ee.shape == (2,)
 
@@ -198,12 +199,13 @@ def test_sweep_with_white_noise_and_vertex_corrections(tmp_path):
     model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
     for i, mu in enumerate(grid["fermi_energy"]):
         r = kubo_sot.linear_response(
-            model, mu, kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.005), rtol=1e-6,
+            model, mu, kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.005, model), rtol=1e-6,
             vertex_corrections=True)
         assert ds["field_like_total"].values[i] == r.torque_coefficients().field_like
     assert ds.attrs["disorder"] == "white_noise" and ds.attrs["vertex_corrections"] == 1
-    bare = kubo_sot.sweep({**base, "vertex_corrections": False}, grid, quantities=("torque",),
-                          store=tmp_path / "s")
+    with pytest.warns(kubo_sot.errors.StoreWarning, match="2 points of another configur"):
+        bare = kubo_sot.sweep({**base, "vertex_corrections": False}, grid,
+                              quantities=("torque",), store=tmp_path / "s")
     assert bare.attrs["points_computed"] == 2  # not reused from the dressed points
     assert not np.allclose(bare["damping_like_total"], ds["damping_like_total"])
     with pytest.raises(ParameterError, match="needs disorder = 'white_noise'"):

@@ -32,8 +32,10 @@ class WhiteNoiseDisorder:
 
     Examples
     --------
-    >>> d = WhiteNoiseDisorder.from_born_broadening(0.01, mass=1.0)
-    >>> round(d.born_broadening(mass=1.0), 12)
+    >>> from kubo_sot import RashbaFerromagnet
+    >>> model = RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1), mass=0.5)
+    >>> d = WhiteNoiseDisorder.from_born_broadening(0.01, model)
+    >>> round(d.born_broadening(model), 12)
     0.01
     """
 
@@ -49,13 +51,43 @@ class WhiteNoiseDisorder:
                 f"self_consistent = {self.self_consistent!r} must be True or False")
 
     @classmethod
-    def from_born_broadening(cls, gamma, mass=1.0, self_consistent=True):
-        """Disorder whose Born broadening of a parabolic band of mass ``mass`` (m_e) is
-        ``gamma`` (eV): n_i V^2 = 4 (hbar^2 / 2m) Gamma_0."""
-        gamma = _checks.positive("born broadening", gamma, "eV")
-        mass = _checks.positive("mass", mass, "m_e")
-        return cls(4.0 * kinetic_prefactor(mass) * gamma, self_consistent)
+    def from_born_broadening(cls, gamma, mass=None, self_consistent=True):
+        """Disorder whose Born broadening of a parabolic band of mass m is ``gamma`` (eV):
+        n_i V^2 = 4 (hbar^2 / 2m) Gamma_0.
 
-    def born_broadening(self, mass=1.0):
-        """Gamma_0 = n_i V^2 / (4 hbar^2/2m) in eV for a band of mass ``mass`` (m_e)."""
-        return self.strength / (4.0 * kinetic_prefactor(_checks.positive("mass", mass, "m_e")))
+        Parameters
+        ----------
+        gamma : float
+            Gamma_0 in eV (> 0).
+        mass : model or float
+            The model the disorder is used with (its ``kinetic_coefficient`` hbar^2/2m is
+            taken), or its mass m in m_e.  Required: the same width means a different
+            n_i V^2 for each mass, so it is never assumed.
+        self_consistent : bool
+            As for the constructor.
+        """
+        gamma = _checks.positive("born broadening", gamma, "eV")
+        return cls(4.0 * _kinetic(mass, "from_born_broadening") * gamma, self_consistent)
+
+    def born_broadening(self, mass=None):
+        """Gamma_0 = n_i V^2 / (4 hbar^2/2m) in eV for a parabolic band of mass m, given as
+        the model (or its mass in m_e)."""
+        return self.strength / (4.0 * _kinetic(mass, "born_broadening"))
+
+
+def _kinetic(mass, method):
+    """hbar^2/2m in eV nm^2 of a model (its kinetic_coefficient) or of a mass in m_e."""
+    if mass is None:
+        raise _checks.ParameterError(
+            f"WhiteNoiseDisorder.{method}(...) needs the band mass: pass the model the "
+            "disorder is used with, or its mass in m_e (the Born width of a given n_i V^2 "
+            "scales with the mass; no default mass is assumed)")
+    if hasattr(mass, "kinetic_coefficient"):
+        return _checks.positive("kinetic_coefficient of the model", mass.kinetic_coefficient,
+                                "eV nm^2")
+    if hasattr(mass, "hamiltonian"):
+        raise _checks.ParameterError(
+            f"WhiteNoiseDisorder.{method}: {type(mass).__name__} has no parabolic band mass "
+            "(white-noise disorder is implemented for continuum models, e.g. "
+            "RashbaFerromagnet); give the strength n_i V^2 directly")
+    return kinetic_prefactor(_checks.positive("mass", mass, "m_e"))

@@ -93,7 +93,8 @@ def fermi_energy_groups(indices, specs, model_factory=None):
 
 
 def _record(r, spec):
-    """The quantities of a LinearResponse as plain lists/floats."""
+    """The quantities of a LinearResponse as plain lists/floats (a new entry goes into
+    RECORD_SHAPES or RECORD_SCALARS as well: stored points are checked against them)."""
     out = {}
     for name in ("conductivity", "spin_density", "torkance"):
         t = getattr(r, name)
@@ -118,3 +119,58 @@ def _record(r, spec):
     out["n_minus"], out["n_plus"] = r.bands.occupations
     out["n_kpoints"] = r.provenance["n_kpoints"]
     return out
+
+
+#: Shapes of the tensors of a record (:func:`_record`); every other entry is a number.
+RECORD_SHAPES = {**{f"{name}_{part}": shape
+                    for name, shape in (("conductivity", (2, 2)), ("spin_density", (3, 2)),
+                                        ("torkance", (3, 2)))
+                    for part in ("total", "fermi_surface", "fermi_sea", "error")},
+                 "resistivity_total": (2, 2)}
+RECORD_SCALARS = ([f"{key}_{part}" for key in ("field_like", "damping_like")
+                   for part in ("total", "fermi_surface", "fermi_sea", "error")]
+                  + ["rho_ee", "rho_ee_error", "alpha_kF_over_J", "n_minus", "n_plus",
+                     "n_kpoints"])
+
+
+def check_record(record):
+    """Raise ValueError (with the reason) unless ``record`` has exactly the entries of
+    :func:`_record`, each of its shape, finite, errors and occupations >= 0, n_kpoints a
+    positive integer, alpha k_F / J in [0, inf]; FL/DL may be NaN only all together (M
+    parallel to z x E, where the decomposition is undefined).  Used on stored points
+    before they are reused."""
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    expected = set(RECORD_SHAPES) | set(RECORD_SCALARS)
+    if set(record) != expected:
+        missing, extra = sorted(expected - set(record)), sorted(set(record) - expected)
+        raise ValueError(f"entries missing {missing}, unexpected {extra}")
+    for name, shape in RECORD_SHAPES.items():
+        value = record[name]
+        if not (isinstance(value, list) and len(value) == shape[0]
+                and all(isinstance(row, list) and len(row) == shape[1] for row in value)):
+            raise ValueError(f"{name} is not a {shape[0]}x{shape[1]} array")
+        _finite(name, [x for row in value for x in row], signed=not name.endswith("error"))
+    torque = [f"{key}_{part}" for key in ("field_like", "damping_like")
+              for part in ("total", "fermi_surface", "fermi_sea", "error")]
+    values = [record[name] for name in torque]
+    if not all(isinstance(x, float) and np.isnan(x) for x in values):
+        for name, x in zip(torque, values):
+            _finite(name, [x], signed=not name.endswith("error"))
+    _finite("rho_ee", [record["rho_ee"]])
+    ratio = record["alpha_kF_over_J"]  # inf at J = 0 (bands.band_data)
+    if not (isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and ratio >= 0):
+        raise ValueError(f"alpha_kF_over_J = {ratio!r} is not a number >= 0")
+    for name in ("rho_ee_error", "n_minus", "n_plus"):
+        _finite(name, [record[name]], signed=False)
+    n = record["n_kpoints"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n_kpoints = {n!r} is not a positive integer")
+
+
+def _finite(name, values, signed=True):
+    for x in values:
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x):
+            raise ValueError(f"{name} holds {x!r}, not a finite number")
+        if not signed and x < 0:
+            raise ValueError(f"{name} = {x!r} is negative")

@@ -26,6 +26,11 @@ SETTINGS = {"magnetization": "unit vector", "rtol": "relative", "field_direction
 DEFAULTS = {"mass": 1.0, "temperature": 0.0, "rtol": 1e-6, "field_direction": (1.0, 0.0),
             "disorder": "constant_gamma", "vertex_corrections": False}
 DISORDER_MODELS = ("constant_gamma", "white_noise")
+#: Allowed ranges of the magnetization angles (deg): the polar angle from +z, the azimuth
+#: from +x (two full turns either way, so that any usual angle grid fits; no wrapping of
+#: larger values is guessed).
+ANGLE_RANGES = {"magnetization_polar_deg": (0.0, 180.0),
+                "magnetization_azimuth_deg": (-360.0, 360.0)}
 
 
 def magnetization_from_angles(polar_deg, azimuth_deg):
@@ -48,22 +53,46 @@ def grid_values(name, values):
         check_names([name], "grid")
         raise ParameterError(f"grid parameter {name!r} cannot be swept; sweepable: "
                              f"{sorted(PARAMETERS)}")
+    if isinstance(values, (str, bytes, dict)):
+        raise ParameterError(f"grid {name} = {values!r} must be a list of numbers in "
+                             f"{PARAMETERS[name]}")
     try:
-        arr = np.asarray(values, dtype=float).reshape(-1)
+        raw = np.asarray(values, dtype=object).reshape(-1)
     except (TypeError, ValueError):
         raise ParameterError(f"grid {name} = {values!r} must be numbers in "
                              f"{PARAMETERS[name]}") from None
-    if arr.size == 0:
+    if raw.size == 0:
         raise ParameterError(f"grid {name} is empty: give at least one value "
                              f"in {PARAMETERS[name]}")
-    for x in arr:
-        _checks.finite_scalar(f"grid {name}", x, PARAMETERS[name])
-    return [float(x) for x in arr]
+    return [_scalar(f"grid {name}", name, x) for x in raw]
+
+
+def _scalar(label, name, value):
+    """A finite number (no bool, no string), angles within ANGLE_RANGES."""
+    if name in ANGLE_RANGES:
+        return _checks.in_range(label, value, PARAMETERS[name], *ANGLE_RANGES[name])
+    return _checks.finite_scalar(label, value, PARAMETERS.get(name, SETTINGS.get(name, "")))
+
+
+def _vector(name, value, sizes):
+    """A list of 2 or 3 finite numbers (a direction), never a string."""
+    if isinstance(value, (str, bytes)) or np.ndim(value) != 1 or len(value) not in sizes:
+        raise ParameterError(f"{name} = {value!r} must be a list of "
+                             f"{' or '.join(map(str, sizes))} real numbers ({SETTINGS[name]})")
+    return [_checks.finite_scalar(f"{name}[{i}]", x, "(direction)") for i, x in
+            enumerate(value)]
 
 
 def point_spec(base, overrides):
     """The full, canonical input of one point (what its hash is computed from)."""
     p = {**DEFAULTS, **base, **overrides}
+    for name in ("alpha", "exchange", "mass", "fermi_energy", "broadening", "temperature",
+                 "rtol", *ANGLE_RANGES):
+        if name in p:
+            p[name] = _scalar(name, name, p[name])
+    if "magnetization" in p:  # a given M must be a unit vector, even if angles replace it
+        p["magnetization"] = _checks.unit_vector("magnetization", p["magnetization"])
+    p["field_direction"] = _vector("field_direction", p["field_direction"], (2, 3))
     polar = p.pop("magnetization_polar_deg", None)
     azimuth = p.pop("magnetization_azimuth_deg", None)
     if polar is not None or azimuth is not None:

@@ -1,11 +1,18 @@
 """kubo_sot.sweep: evaluate a grid of parameter points on a serial, joblib or Dask back end,
 with a checkpoint store, and return an xarray.Dataset."""
 
+import os
+import threading
+import time
+import warnings
+
+import numpy as np
 
 from .._parallel import interleaved_chunks
-from ..errors import ParameterError
+from ..errors import ParameterError, StoreWarning
 from .dataset import to_dataset
-from .evaluate import QUANTITIES, check_point, evaluate_points, fermi_energy_groups
+from .evaluate import (QUANTITIES, check_point, check_record, evaluate_points,
+                       fermi_energy_groups)
 from .grid import expand
 from .store import PointStore, point_key
 
@@ -17,29 +24,124 @@ def _missing_extra(package, extra):
                        f"pip install 'kubo_sot[{extra}]'")
 
 
-def _task(indices, specs, model_factory):
-    """One task: a point, or a group of Fermi energies (:func:`fermi_energy_groups`)."""
-    return list(zip(indices, evaluate_points(specs, model_factory)))
+# Wait between attempts on points that another sweep is computing (s, doubling up to 1 s).
+BUSY_WAIT = (0.05, 1.0)
+# How often a joblib worker checks that the sweep that started it is still alive (s).
+PARENT_POLL_SECONDS = 1.0
 
 
-def _chunk_task(tasks, model_factory, store):
-    """Evaluate a chunk of tasks, each (indices, specs, keys); with a store, each point is
-    written there as soon as its task is finished (from the worker), so an interrupted
-    chunk loses no finished point."""
-    db = PointStore(store, clean=False) if store is not None else None
-    out = []
-    for indices, specs, keys in tasks:
-        for (index, result), spec, key in zip(_task(indices, specs, model_factory), specs,
-                                              keys):
-            if db is not None:
-                db.put(key, spec, result)
-            out.append((index, result))
-    return out
+def _attempt(task, model_factory, db, deferred):
+    """Yield (index, result, computed) for the points of ``task`` = (indices, specs, keys).
+
+    With a store, each point is looked up once more just before it would be computed (a
+    concurrent sweep may have stored it meanwhile), computed only under its lock
+    (:meth:`PointStore.claim`: a point another sweep is computing is put back on
+    ``deferred``), and stored as soon as its task is finished."""
+    indices, specs, keys = task
+    if db is None:
+        for index, result in zip(indices, evaluate_points(specs, model_factory)):
+            yield index, result, True
+        return
+    locks, mine, busy = [], [], []
+    try:
+        for n, key in enumerate(keys):
+            stored = db.get(key)
+            if stored is None:
+                lock = db.claim(key)
+                if lock is None:
+                    busy.append(n)
+                    continue
+                stored = db.get(key)  # stored by another sweep before we got the lock?
+                if stored is None:
+                    locks.append(lock)
+                    mine.append(n)
+                    continue
+                lock.release()
+            yield indices[n], stored, False
+        if mine:
+            results = evaluate_points([specs[n] for n in mine], model_factory)
+            for n, result in zip(mine, results):
+                db.put(keys[n], specs[n], result)
+                yield indices[n], result, True
+    finally:
+        for lock in locks:
+            lock.release()
+    if busy:
+        deferred.append(tuple([x[n] for n in busy] for x in task))
+
+
+def _task_points(tasks, model_factory, db):
+    """Yield (index, result, computed) for all points of ``tasks``; points that another
+    sweep is computing come last, once it has stored them (or died: its lock is gone)."""
+    deferred = []
+    for task in tasks:
+        yield from _attempt(task, model_factory, db, deferred)
+    wait = BUSY_WAIT[0]
+    while deferred:
+        tasks, deferred = deferred, []
+        for task in tasks:
+            yield from _attempt(task, model_factory, db, deferred)
+        if deferred:
+            time.sleep(wait)
+            wait = min(2 * wait, BUSY_WAIT[1])
+
+
+def _open_store(store):
+    """A worker's handle on the store (no probe, no cleaning), or None if this worker does
+    not see the store's directory (a Dask worker on another file system)."""
+    if store is None or not os.path.isdir(store):
+        return None
+    return PointStore(store, clean=False, check_result=check_record)
+
+
+def _chunk_task(tasks, model_factory, store, parent=None):
+    """Evaluate a chunk of tasks, each (indices, specs, keys), in a worker; with a store,
+    each point is written there as soon as its task is finished (from the worker), so an
+    interrupted chunk loses no finished point.  ``parent``: pid of the sweep; the worker
+    exits when that process has died (:func:`_watch_parent`).
+
+    Returns (stored, [(index, result, computed), ...]), stored telling whether the points
+    are in the store already."""
+    if parent is not None:
+        _watch_parent(parent)
+    db = _open_store(store)
+    return db is not None, list(_task_points(tasks, model_factory, db))
+
+
+_watchdog = None
+
+
+def _watch_parent(parent):
+    """Make this worker process exit once ``parent`` (the sweep that started it) is gone.
+
+    A loky worker whose sweep was killed (SIGKILL: no cleanup runs) finishes its chunk and
+    then waits for work that never comes; it would live on, holding its memory.  A daemon
+    thread checks the parent pid every PARENT_POLL_SECONDS: once the worker has been
+    reparented (to init or a subreaper), it ends the process at once."""
+    global _watchdog
+    if _watchdog is not None or os.getpid() == parent or os.getppid() != parent:
+        return  # already watching; or run in the sweep's own process (n_jobs=1)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    _watchdog = threading.Thread(target=watch, name="kubo_sot-parent-watch", daemon=True)
+    _watchdog.start()
+
+
+def _check_n_jobs(n_jobs):
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (
+            n_jobs >= 1 or n_jobs == -1):
+        raise ParameterError(f"n_jobs = {n_jobs!r} must be a positive integer (number of "
+                             "worker processes) or -1 (all cores)")
+    return int(n_jobs)
 
 
 def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="serial",
           n_jobs=1, client=None, scheduler=None, store=None, model_factory=None,
-          progress=False, share_kpoints=True):
+          progress=False, share_kpoints=True, **unknown):
     """Linear response over a grid of parameters, as an xarray.Dataset.
 
     Parameters
@@ -52,18 +154,31 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
         ``broadening`` its Born width) and ``vertex_corrections`` (bool, white noise).
     grid : dict, optional
         name -> values; the Cartesian product is evaluated.  Sweepable names: alpha,
-        exchange, mass, fermi_energy, broadening, temperature, magnetization_polar_deg,
-        magnetization_azimuth_deg.
+        exchange, mass, fermi_energy, broadening, temperature, magnetization_polar_deg
+        (from +z, in [0, 180]) and magnetization_azimuth_deg (from +x, in [-360, 360]; out
+        of range is an error, never wrapped).  Every value is a real number: True/False
+        and strings such as "0.1" are refused.
     points : list of dict, optional
         Explicit list of points instead of a grid (dimension ``point``).
     quantities : sequence
         Any of "conductivity", "spin_density", "torkance", "torque", "resistivity".
     backend : {"serial", "joblib", "dask"}
-        joblib: ``n_jobs`` loky processes with one BLAS thread each.  dask: an existing
-        ``distributed.Client`` (``client``) or a scheduler address (``scheduler``).
+        joblib: ``n_jobs`` loky processes with one BLAS thread each (they exit when the
+        sweep's process dies, even by SIGKILL).  dask: an existing ``distributed.Client``
+        (``client``) or a scheduler address (``scheduler``); tasks are batched in chunks
+        as for joblib, and a worker that sees the store writes each point there as its
+        task finishes (else the client stores a chunk's points when it returns).  A group
+        of Fermi energies (``share_kpoints``) is one k-integral: its points exist only
+        when it finishes, on every back end.
     store : path, optional
-        Checkpoint directory: each finished point is stored at once; points already there
-        (same full input) are not recomputed.
+        Checkpoint directory (:mod:`kubo_sot.sweep.store`): each finished point is stored
+        at once; points already there (same full input, intact file) are not recomputed,
+        bad files are moved to ``STORE/quarantine/`` with a
+        :class:`~kubo_sot.errors.StoreWarning` and recomputed.  Checked by a probe write
+        and against the free space needed before anything is computed.  Several sweeps
+        may share a store: each point is computed by one of them (locks), the others wait
+        for it.  A store holding points this sweep does not use (another configuration)
+        gets a StoreWarning saying how many.
     model_factory : callable, optional
         ``factory(alpha=, exchange=, mass=, magnetization=) -> model`` (default
         RashbaFerromagnet).
@@ -82,43 +197,67 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
         fermi_sea and error; units and provenance as attributes.  ``ds.attrs`` also counts
         the points computed now and reused from the store.
     """
+    if unknown:
+        raise ParameterError(f"kubo_sot.sweep() got unknown keyword(s) {sorted(unknown)}; "
+                             "allowed: grid, points, quantities, backend, n_jobs, client, "
+                             "scheduler, store, model_factory, progress, share_kpoints")
     try:
         import xarray  # noqa: F401
     except ImportError:
         raise _missing_extra("xarray", "io") from None
+    if isinstance(quantities, str):
+        raise ParameterError(f"quantities = {quantities!r} must be a list of names: "
+                             f"allowed {list(QUANTITIES)}")
     unknown = sorted(set(quantities) - set(QUANTITIES))
     if unknown or not quantities:
         raise ParameterError(f"quantities = {list(quantities)}: allowed {list(QUANTITIES)}")
     if backend not in BACKENDS:
         raise ParameterError(f"backend = {backend!r} is not one of {list(BACKENDS)}")
+    n_jobs = _check_n_jobs(n_jobs)
+    for name, flag in (("progress", progress), ("share_kpoints", share_kpoints)):
+        if not isinstance(flag, bool):
+            raise ParameterError(f"{name} = {flag!r} must be True or False")
+    if store is not None and not isinstance(store, (str, os.PathLike)):
+        raise ParameterError(f"store = {store!r} must be a directory path (str or Path)")
     axes, specs = expand(base, grid, points)
     for spec in specs:  # every point is checked before anything is computed
         check_point(spec, model_factory)
 
     keys = [point_key(s) for s in specs]
     results = [None] * len(specs)
-    db = PointStore(store) if store is not None else None
+    # Opening the store probes it with a write: a read-only or full disk is found now.
+    db = PointStore(store, check_result=check_record) if store is not None else None
     if db is not None:
         for i, k in enumerate(keys):
             results[i] = db.get(k)
     todo = [i for i, r in enumerate(results) if r is None]
     n_reused = len(specs) - len(todo)
+    if db is not None:
+        db.check_free_space(len(todo))
+        other = len(db.keys() - set(keys))
+        if other:
+            warnings.warn(StoreWarning(
+                f"checkpoint store {db.path} holds {other} points of another configuration "
+                f"(inputs, grid or package version not those of this sweep); {n_reused} of "
+                "this one"), stacklevel=2)
 
     bar = _progress_bar(len(specs), n_reused, progress)
     tasks = (fermi_energy_groups(todo, specs, model_factory) if share_kpoints
              else [[i] for i in todo])
-    for index, result, stored in _run(tasks, specs, keys, backend, n_jobs, client,
-                                      scheduler, model_factory, store):
-        results[index] = result
-        if db is not None and not stored:
-            db.put(keys[index], specs[index], result)
+    n_computed = 0
+    try:
+        for index, result, computed in _run(tasks, specs, keys, backend, n_jobs, client,
+                                            scheduler, model_factory, db):
+            results[index] = result
+            n_computed += computed
+            if bar is not None:
+                bar.update(1)
+    finally:  # also on Ctrl-C, before the caller reports it
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
     ds = to_dataset(axes, specs, results, quantities, base, backend)
-    ds.attrs["points_computed"] = len(todo)
-    ds.attrs["points_reused"] = n_reused
+    ds.attrs["points_computed"] = n_computed  # points found in the store meanwhile (stored
+    ds.attrs["points_reused"] = len(specs) - n_computed  # by a concurrent sweep) reused
     return ds
 
 
@@ -132,26 +271,24 @@ def _progress_bar(total, done, enabled):
     return tqdm(total=total, initial=done, unit="point", desc="kubo_sot sweep")
 
 
-def _run(tasks, specs, keys, backend, n_jobs, client, scheduler, model_factory, store):
-    """Yield (index, result, stored) as points finish, in any order; ``stored`` tells
-    whether the worker has already written the point to the store.  ``tasks``: lists of
-    point indices evaluated together."""
+def _run(tasks, specs, keys, backend, n_jobs, client, scheduler, model_factory, db):
+    """Yield (index, result, computed) as points finish, in any order; every computed point
+    is in the store ``db`` (if any) when it is yielded.  ``tasks``: lists of point
+    indices evaluated together."""
     if not tasks:
         return
+    items = [(task, [specs[i] for i in task], [keys[i] for i in task]) for task in tasks]
+    store = None if db is None else str(db.path)
     if backend == "serial":
-        for task in tasks:
-            for index, result in _task(task, [specs[i] for i in task], model_factory):
-                yield index, result, False
+        yield from _task_points(items, model_factory, db)
     elif backend == "joblib":
         from joblib import Parallel, delayed, parallel_config
         # One BLAS/OpenMP thread per worker so that n_jobs workers fill n_jobs cores.
         with parallel_config(backend="loky", inner_max_num_threads=1):
-            for done in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                    delayed(_chunk_task)([(t, [specs[i] for i in t], [keys[i] for i in t])
-                                          for t in chunk], model_factory, store)
-                    for chunk in interleaved_chunks(tasks, n_jobs)):
-                for index, result in done:
-                    yield index, result, store is not None
+            for stored, done in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    delayed(_chunk_task)(chunk, model_factory, store, os.getpid())
+                    for chunk in interleaved_chunks(items, n_jobs)):
+                yield from _stored(done, stored, db, specs, keys)
     else:
         try:
             from distributed import Client, as_completed
@@ -163,13 +300,29 @@ def _run(tasks, specs, keys, backend, n_jobs, client, scheduler, model_factory, 
                 raise ParameterError("backend='dask' needs client=distributed.Client(...) or "
                                      "scheduler='tcp://host:port'")
             client = Client(scheduler)
+        futures = []
         try:
-            # Only the small parameter dicts travel to the workers.
-            futures = [client.submit(_task, task, [specs[i] for i in task], model_factory,
-                                     pure=False) for task in tasks]
+            # Chunks of tasks as for joblib (light points are not dominated by a task's
+            # round trip).  Only the small parameter dicts travel to the workers; a worker
+            # that sees the store writes each point there as its task finishes, as joblib
+            # workers do, else the client writes the chunk's points when it returns.
+            workers = max(1, sum(client.nthreads().values()))
+            futures = [client.submit(_chunk_task, chunk, model_factory, store, pure=False)
+                       for chunk in interleaved_chunks(items, workers)]
             for future in as_completed(futures):
-                for index, result in future.result():
-                    yield index, result, False
+                stored, done = future.result()
+                yield from _stored(done, stored, db, specs, keys)
         finally:
+            pending = [f for f in futures if not f.done()]
+            if pending:  # interrupted: stop the cluster's work on this sweep
+                client.cancel(pending)
             if own:
                 client.close()
+
+
+def _stored(done, stored, db, specs, keys):
+    """Points returned by a worker; those it could not store are stored here."""
+    for index, result, computed in done:
+        if computed and not stored and db is not None:
+            db.put(keys[index], specs[index], result)
+        yield index, result, computed
