@@ -248,7 +248,7 @@ def job_bounds(settings, n_tasks):
     return 1, maximum
 
 
-def job_script_prologue(settings, numba_cache_dir):
+def job_script_prologue(numba_cache_dir):
     """Shell lines run by every job before its workers start."""
     lines = [f"export NUMBA_CACHE_DIR={_quote(str(numba_cache_dir))}"]
     lines += [f"export {k}={v}" for k, v in ALLOCATOR.items()]
@@ -268,14 +268,27 @@ def _lifetime(walltime):
     return walltime - margin, margin // 3
 
 
-def make_cluster(settings, n_tasks, store):
-    """A started SLURMCluster/PBSCluster for ``n_tasks`` tasks, adapting between
-    :func:`job_bounds`; its job logs go to STORE/cluster_logs."""
+def _jobqueue():
     try:
         import dask_jobqueue
     except ImportError:
         raise ImportError("dask-jobqueue is needed for --cluster; install it with "
                           "pip install 'kubo_sot[cluster]'") from None
+    return dask_jobqueue
+
+
+def cluster_class(settings):
+    """dask_jobqueue.SLURMCluster or PBSCluster."""
+    jq = _jobqueue()
+    return jq.SLURMCluster if settings.kind == "slurm" else jq.PBSCluster
+
+
+def cluster_kwargs(settings, store):
+    """Keyword arguments of :func:`cluster_class` for a sweep with checkpoint directory
+    ``store``: ``cores`` single-threaded worker processes per job, the client's
+    interpreter, the exported environment and the prologue of
+    :func:`job_script_prologue` (numba cache: ``settings.numba_cache_dir``, else
+    $NUMBA_CACHE_DIR, else STORE/numba_cache), job logs in STORE/cluster_logs."""
     store = Path(store).resolve()
     cache = Path(settings.numba_cache_dir or os.environ.get("NUMBA_CACHE_DIR")
                  or store / "numba_cache")
@@ -283,17 +296,23 @@ def make_cluster(settings, n_tasks, store):
     logs = store / "cluster_logs"
     logs.mkdir(parents=True, exist_ok=True)
     lifetime, stagger = _lifetime(settings.walltime)
-    cls, export = ((dask_jobqueue.SLURMCluster, "--export=ALL") if settings.kind == "slurm"
-                   else (dask_jobqueue.PBSCluster, "-V"))
-    cluster = cls(
+    return dict(
         cores=settings.cores, processes=settings.cores, memory=settings.memory_text,
         walltime=settings.walltime_text, queue=settings.queue,
         interface=settings.interface, python=sys.executable,
-        job_script_prologue=job_script_prologue(settings, cache),
-        job_extra_directives=[export], log_directory=str(logs),
+        job_script_prologue=job_script_prologue(cache),
+        # the client's environment (PATH, PYTHONPATH, the venv) reaches the workers
+        job_extra_directives=["--export=ALL" if settings.kind == "slurm" else "-V"],
+        log_directory=str(logs),
         worker_extra_args=["--lifetime", f"{lifetime}s", "--lifetime-stagger",
                            f"{stagger}s"],
         job_name="kubo-sot", dashboard_address=None)
+
+
+def make_cluster(settings, n_tasks, store):
+    """A started SLURMCluster/PBSCluster (:func:`cluster_kwargs`) for ``n_tasks`` tasks,
+    adapting between the bounds of :func:`job_bounds`."""
+    cluster = cluster_class(settings)(**cluster_kwargs(settings, store))
     low, high = job_bounds(settings, n_tasks)
     # adapt, not scale: a job that is cancelled, fails or whose workers retire at the
     # walltime is replaced while tasks remain (under scale(jobs=n) it was not).
@@ -377,4 +396,4 @@ def settings_from_args(args, section=None):
 
 
 __all__ = ["ClusterSettings", "cluster_settings", "count_tasks", "job_bounds",
-           "make_cluster", "sweep_on_cluster", "add_arguments", "settings_from_args"]
+           "cluster_class", "cluster_kwargs", "make_cluster", "sweep_on_cluster", "add_arguments", "settings_from_args"]
