@@ -232,8 +232,15 @@ def _sweep(args):
     from .sweep.config import load_cluster_section
     cluster = settings_from_args(args, load_cluster_section(args.config))
     if cluster is not None:  # SLURM/PBS workers (docs/cluster.md)
-        ds = sweep_on_cluster(base, grid, settings=cluster, quantities=quantities,
-                              store=store, progress=True)
+        try:
+            ds = sweep_on_cluster(base, grid, settings=cluster, quantities=quantities,
+                                  store=store, progress=True)
+        except KeyboardInterrupt:  # the cluster is closed; the finished points are stored
+            from .sweep.cluster import interrupted_message
+            again = ["kubo-sot"] + sys.argv[1:] + ([] if args.resume else ["--resume"])
+            print("\n" + interrupted_message(base, grid, store, " ".join(again)),
+                  file=sys.stderr)
+            return 130
     else:
         ds = sweep(base, grid, quantities=quantities, backend=args.backend,
                    n_jobs=args.n_jobs, scheduler=args.scheduler, store=store, progress=True)

@@ -130,3 +130,19 @@ def test_cli_cluster_mistakes_exit_2_before_anything_runs(tmp_path):
         assert run.returncode == 2, run.stderr
         assert message in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "o.nc").exists()
+
+
+def test_ctrl_c_raises_keyboardinterrupt_again_after_dask_jobqueue_import():
+    """dask-jobqueue 0.9 sets SIGINT to sys.exit() on import (a silent exit 0 of an
+    interrupted sweep); the cluster module puts Python's handler back."""
+    import importlib
+    import signal
+
+    import dask_jobqueue.runner
+    importlib.reload(dask_jobqueue.runner)  # runs its module-level signal.signal again
+    assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    try:
+        kc.cluster_class(settings())
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

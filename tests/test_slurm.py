@@ -9,6 +9,7 @@ it (~30 s on the CI machine), later ones load them.
 """
 
 import fcntl
+import os
 import shutil
 import subprocess
 import sys
@@ -149,3 +150,35 @@ def test_a_cancelled_worker_job_is_replaced_and_the_sweep_completes(slurm, tmp_p
     assert ds.attrs["points_computed"] == 8
     assert len(list(store.glob("*.json"))) == 8
     _assert_bit_identical(ds, kubo_sot.sweep(BASE, GRID))
+
+
+def test_example_interrupted_exits_130_and_says_how_to_resume(slurm, tmp_path):
+    """examples/slurm_sweep.py on a small grid: SIGINT once points are stored."""
+    import re
+    import signal
+    example = Path(__file__).parents[1] / "examples" / "slurm_sweep.py"
+    store = tmp_path / "amr.store"
+    # 6 angles x 100 energies: 6 spectral-sweep tasks of ~5 s, on at most 2 jobs
+    args = [sys.executable, str(example), "--angles", "6", "--jobs", "2", "--store",
+            str(store), "--out", str(tmp_path / "amr.nc"), "--memory", "1GB",
+            "--walltime", "00:05:00", "--interface", "lo"]
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(CACHE)}  # warm cache, via the environment
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 150
+        while not any(store.glob("*.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        assert any(store.glob("*.json")), "no point stored within 150 s"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    m = re.search(r"interrupted: (\d+) of 600 points stored in (\S+); rerun python (.+) "
+                  "to resume", err)
+    assert m, err[-3000:]
+    assert m.group(2) == str(store) and "slurm_sweep.py" in m.group(3)
+    assert 0 < int(m.group(1)) == len(list(store.glob("*.json"))) < 600

@@ -28,7 +28,9 @@ the rest of the sweep, so no task is cut off by the batch system's kill.  Docume
 import math
 import os
 import re
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,7 +276,28 @@ def _jobqueue():
     except ImportError:
         raise ImportError("dask-jobqueue is needed for --cluster; install it with "
                           "pip install 'kubo_sot[cluster]'") from None
+    _restore_sigint()
     return dask_jobqueue
+
+
+def _restore_sigint():
+    """Undo dask-jobqueue's SIGINT handler.  Importing dask_jobqueue (0.9) replaces it by
+    ``sys.exit()`` (dask_jobqueue/runner.py), so that Ctrl-C ended a sweep with exit
+    status 0 and no word; Python's own handler raises KeyboardInterrupt instead, which
+    closes the cluster (cancelling its jobs) and lets the caller say what is stored."""
+    handler = signal.getsignal(signal.SIGINT)
+    if (getattr(handler, "__module__", None) == "dask_jobqueue.runner"
+            and threading.current_thread() is threading.main_thread()):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def interrupted_message(base, grid, store, command, points=None, share_kpoints=True):
+    """What to tell after an interrupted sweep: how many of its points the store holds,
+    and the command that resumes it."""
+    _, specs = expand(base, grid, points)
+    missing = count_tasks(base, grid, points, store, share_kpoints)[0]
+    return (f"interrupted: {len(specs) - missing} of {len(specs)} points stored in "
+            f"{store}; rerun {command} to resume")
 
 
 def cluster_class(settings):
@@ -396,4 +419,4 @@ def settings_from_args(args, section=None):
 
 
 __all__ = ["ClusterSettings", "cluster_settings", "count_tasks", "job_bounds",
-           "cluster_class", "cluster_kwargs", "make_cluster", "sweep_on_cluster", "add_arguments", "settings_from_args"]
+           "cluster_class", "cluster_kwargs", "make_cluster", "interrupted_message", "sweep_on_cluster", "add_arguments", "settings_from_args"]
