@@ -111,6 +111,13 @@ def test_cli_sweep_on_slurm_is_bit_identical_to_serial(slurm, tmp_path):
         ds = ds.load()
     _assert_bit_identical(ds, kubo_sot.sweep(BASE, GRID))
     print(f"CLI sweep on SLURM: {seconds:.1f} s")
+    # resumed with every point stored: nothing to submit, no job started
+    again = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=120,
+                           cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 points computed, 8 reused" in again.stdout and "job(s)" not in again.stdout
+    assert sorted((tmp_path / "slurm.nc.store" / "cluster_logs").glob("*.err")) == \
+        sorted(logs)
 
 
 def _squeue(job_id):

@@ -329,7 +329,9 @@ def cluster_kwargs(settings, store):
         log_directory=str(logs),
         worker_extra_args=["--lifetime", f"{lifetime}s", "--lifetime-stagger",
                            f"{stagger}s"],
-        job_name="kubo-sot", dashboard_address=None)
+        job_name="kubo-sot",
+        # the dashboard on a free port: 8787 may be taken by another user's scheduler
+        scheduler_options={"dashboard_address": ":0"})
 
 
 def make_cluster(settings, n_tasks, store):
@@ -367,6 +369,8 @@ def sweep_on_cluster(base, grid=None, *, settings, store, points=None, quantitie
             f"job(s){note} of {settings.cores} core(s), {settings.memory_text}, walltime "
             f"{settings.walltime_text}")
     with make_cluster(settings, n_tasks, store) as cluster, Client(cluster) as client:
+        if log is not None:
+            log(f"scheduler {cluster.scheduler_address}, dashboard {client.dashboard_link}")
         return sweep(base, grid, points=points, quantities=quantities, backend="dask",
                      client=client, store=store, progress=progress,
                      share_kpoints=share_kpoints)
