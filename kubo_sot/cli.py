@@ -1,7 +1,11 @@
-"""Command line: ``kubo-sot response`` and ``kubo-sot amr``.
+"""Command line: ``kubo-sot response``, ``amr``, ``sweep``, ``plot``, ``validate``, ``bench``.
 
-Every option has a unit in its help text; parameter errors are reported with the parameter,
-its value, unit and allowed range, and exit status 2, before anything is computed.
+Every option has a unit in its help text.  A mistake never ends in a traceback: parameter
+errors (the parameter, its value, unit and allowed range), a mistyped option (the
+subcommand's usage and a "did you mean"), a missing or unreadable input file and an output
+path that cannot be written are reported in one line on stderr with exit status 2, before
+anything is computed; a kubo_sot error met during the computation (a ConvergenceError) is
+reported the same way.
 """
 
 import argparse
@@ -11,7 +15,9 @@ import sys
 import numpy as np
 
 from . import __version__
-from .errors import ParameterError
+from ._cliutil import (ArgumentParser, check_input_file, check_n_jobs, check_output_file,
+                       n_jobs)
+from .errors import ConvergenceError, ParameterError
 from .models import RashbaFerromagnet
 from .observables.amr import anisotropic_magnetoresistance
 from .models.disorder import WhiteNoiseDisorder
@@ -32,13 +38,18 @@ def _floats(text, name, count=None):
     return values
 
 
-def _model_arguments(p):
+def _model_arguments(p, magnetization=True):
     p.add_argument("--alpha", type=float, default=DEFAULTS["alpha"],
                    help="Rashba parameter alpha in eV nm (default %(default)s)")
     p.add_argument("--exchange", type=float, default=DEFAULTS["exchange"],
                    help="exchange energy J in eV (default %(default)s)")
-    p.add_argument("--magnetization", default=DEFAULTS["magnetization"],
-                   help="unit vector M as mx,my,mz (default %(default)s)")
+    if magnetization:
+        p.add_argument("--magnetization", default=DEFAULTS["magnetization"],
+                       help="unit vector M as mx,my,mz (default %(default)s)")
+    else:  # accepted only to explain why it does not apply
+        p.add_argument("--magnetization", default=None,
+                       help="not accepted: amr rotates M in the plane itself, at the "
+                            "angles theta from E (an error if given)")
     p.add_argument("--mass", type=float, default=DEFAULTS["mass"],
                    help="effective mass in m_e (default %(default)s)")
     p.add_argument("--fermi-energy", type=float, default=DEFAULTS["fermi_energy"],
@@ -57,23 +68,24 @@ def _model_arguments(p):
     p.add_argument("--rtol", type=float, default=DEFAULTS["rtol"],
                    help="accuracy relative to each tensor's largest element "
                         "(default %(default)s)")
-    p.add_argument("--n-jobs", type=int, default=1, help="joblib workers (default 1)")
+    p.add_argument("--n-jobs", type=n_jobs, default=1,
+                   help="joblib workers, a positive integer or -1 for all cores (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="kubo-sot", description="Kubo-Bastin spin-orbit torques, spin density, "
         "conductivity and AMR of the 2D Rashba ferromagnet (Ho et al., Eq. 1).")
     parser.add_argument("--version", action="version", version=f"kubo_sot {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     p = sub.add_parser("response", help="linear response at one parameter point")
     _model_arguments(p)
     p.add_argument("--route", default="eigenbasis", choices=["eigenbasis", "green"],
                    help="closed-form eigenbasis route or explicit-Green check route")
     p.add_argument("--field-direction", default="1,0",
-                   help="in-plane unit vector E as ex,ey for the FL/DL torques "
-                        "(default %(default)s)")
+                   help="in-plane unit vector E as ex,ey for the FL/DL torques, norm 1 "
+                        "within 1e-9 (not normalized for you; default %(default)s)")
     p = sub.add_parser("validate", help="validation report: the seed paper's formulas and "
                        "closed forms of the literature against the engine")
     from validation.cli import add_arguments
@@ -104,17 +116,49 @@ def _parser():
                         "magnetization_azimuth_deg=90 for the AMR angular law")
     p.add_argument("--out", default=None, help="PNG file (default RESULTS_Y.png)")
     p = sub.add_parser("amr", help="rho_EE(theta) for in-plane M and the AMR ratio")
-    _model_arguments(p)
-    p.add_argument("--angles", type=int, default=13,
-                   help="number of angles theta in [0, pi] (default %(default)s)")
+    _model_arguments(p, magnetization=False)
+    p.add_argument("--angles", type=_angle_count, default=13,
+                   help="number N of equally spaced angles theta in [0, pi], exactly the "
+                        "ones computed: odd and >= 3, so that theta = 0 and pi/2, which the "
+                        "AMR ratio needs, are among them (default %(default)s)")
     p.add_argument("--field-direction", default="1,0",
-                   help="in-plane unit vector E as ex,ey (default %(default)s)")
+                   help="in-plane unit vector E as ex,ey, norm 1 within 1e-9 "
+                        "(default %(default)s)")
     return parser
 
 
+def _angle_count(text):
+    """argparse type of amr --angles: an odd integer >= 3 (the grid holds 0 and pi/2)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or n < 3 or n % 2 == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give an odd number >= 3 of angles in [0, pi], so that theta = 0 and "
+            "pi/2 (needed by the AMR ratio) are on the grid and no angle is added")
+    return n
+
+
+def amr_angles(count):
+    """``count`` (odd, >= 3) equally spaced angles in [0, pi] (rad), with the middle one
+    exactly pi/2 so that the AMR ratio adds no angle of its own."""
+    theta = np.linspace(0.0, np.pi, count)
+    theta[count // 2] = 0.5 * np.pi
+    return theta
+
+
 def _model(args):
+    if args.command == "amr":
+        if args.magnetization is not None:
+            raise ParameterError(
+                f"--magnetization {args.magnetization}: amr rotates M in the plane itself "
+                "(M at angle theta from E, theta set by --angles); leave --magnetization out")
+        magnetization = (1.0, 0.0, 0.0)  # replaced by the in-plane directions
+    else:
+        magnetization = _floats(args.magnetization, "magnetization", 3)
     return RashbaFerromagnet(alpha=args.alpha, exchange=args.exchange, mass=args.mass,
-                             magnetization=_floats(args.magnetization, "magnetization", 3))
+                             magnetization=magnetization)
 
 
 def _format_matrix(rows, width=13):
@@ -165,57 +209,76 @@ def _response_table(r, tc, note=""):
 
 
 def main(argv=None):
+    """Run ``kubo-sot``; returns the exit status (0, or 2 after a one-line message)."""
     args = _parser().parse_args(argv)
+    try:
+        return _run(args, argv)
+    except (ParameterError, ConvergenceError, ImportError, FileExistsError) as err:
+        kind = "" if isinstance(err, ParameterError) else f"{type(err).__name__}: "
+        print(f"kubo-sot: error: {kind}{' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+
+
+def _run(args, argv):
     if args.command == "validate":
         from validation.cli import main as validate
         return validate([a for a in (argv if argv is not None else sys.argv[1:])
                          if a != "validate"])
     if args.command == "bench":
+        check_output_file(args.out)
         from benchmarks.__main__ import main as bench
         return bench((["--quick"] if args.quick else []) + ["--out", args.out]) or 0
-    if args.command in ("sweep", "plot"):
+    if args.command == "sweep":
+        check_input_file(args.config, "config")
+        check_n_jobs(args.n_jobs)
+        check_output_file(args.out)
+        return _sweep(args)
+    if args.command == "plot":
+        return _plot(args)
+    model = _model(args)
+    field = _field_direction(args.field_direction)
+    broadening = args.broadening
+    if args.white_noise:
+        broadening = WhiteNoiseDisorder.from_born_broadening(args.broadening, args.mass)
+    if args.command == "response":
+        r = linear_response(model, args.fermi_energy, broadening, args.temperature,
+                            args.rtol, route=args.route, n_jobs=args.n_jobs,
+                            vertex_corrections=args.vertex_corrections)
+        tc, note = None, ""
         try:
-            return _sweep(args) if args.command == "sweep" else _plot(args)
-        except (ParameterError, ImportError, FileExistsError) as err:
-            print(f"kubo-sot: error: {err}", file=sys.stderr)
-            return 2
-    try:
-        model = _model(args)
-        field = _floats(args.field_direction, "field-direction", 2)
-        broadening = args.broadening
-        if args.white_noise:
-            broadening = WhiteNoiseDisorder.from_born_broadening(args.broadening, args.mass)
-        if args.command == "response":
-            r = linear_response(model, args.fermi_energy, broadening, args.temperature,
-                                args.rtol, route=args.route, n_jobs=args.n_jobs,
-                                vertex_corrections=args.vertex_corrections)
-            tc, note = None, ""
-            try:
-                tc = r.torque_coefficients(field)
-            except ParameterError as err:  # FL/DL undefined for this M and E: say so
-                note = str(err)
-            if args.json:
-                data = r.to_dict()
-                data["torque_coefficients"] = tc.to_dict() if tc else {"undefined": note}
-                print(json.dumps(data, indent=1))
-            else:
-                print(_response_table(r, tc, note))
+            tc = r.torque_coefficients(field)
+        except ParameterError as err:  # M parallel to z x E (E was checked): FL/DL undefined
+            note = str(err)
+        if args.json:
+            data = r.to_dict()
+            data["torque_coefficients"] = tc.to_dict() if tc else {"undefined": note}
+            print(json.dumps(data, indent=1))
         else:
-            angles = np.linspace(0.0, np.pi, max(args.angles, 2))
-            a = anisotropic_magnetoresistance(model, args.fermi_energy, broadening,
-                                              angles, field, args.temperature, args.rtol,
-                                              args.n_jobs, args.vertex_corrections)
-            if args.json:
-                print(json.dumps(a.to_dict(), indent=1))
-            else:
-                print("theta [rad]   rho_EE [h/e^2]     error        rho/rho(pi/2)")
-                for t, v, e, law in zip(a.angles, a.rho_ee, a.rho_ee_error, a.angular_law):
-                    print(f"{t:10.6f}  {v:14.8e}  {e:10.2e}  {law:14.10f}")
-                print(f"AMR ratio = {a.ratio:.8e} +/- {a.ratio_error:.1e}")
-    except ParameterError as err:
-        print(f"kubo-sot: error: {err}", file=sys.stderr)
-        return 2
+            print(_response_table(r, tc, note))
+    else:
+        a = anisotropic_magnetoresistance(model, args.fermi_energy, broadening,
+                                          amr_angles(args.angles), field, args.temperature,
+                                          args.rtol, args.n_jobs, args.vertex_corrections)
+        if args.json:
+            print(json.dumps(a.to_dict(), indent=1))
+        else:
+            print("theta [rad]   rho_EE [h/e^2]     error        rho/rho(pi/2)")
+            for t, v, e, law in zip(a.angles, a.rho_ee, a.rho_ee_error, a.angular_law):
+                print(f"{t:10.6f}  {v:14.8e}  {e:10.2e}  {law:14.10f}")
+            print(f"AMR ratio = {a.ratio:.8e} +/- {a.ratio_error:.1e}")
     return 0
+
+
+def _field_direction(text):
+    """--field-direction checked before anything is computed: an in-plane unit vector
+    (norm 1 within 1e-9; not normalized, as M is not: a wrong norm is a typo to report)."""
+    from .observables.torque import field_direction_vector
+    value = _floats(text, "field-direction", 2)
+    try:
+        field_direction_vector(value)
+    except ParameterError as err:
+        raise ParameterError(f"--field-direction {text}: {err}") from None
+    return value
 
 
 def _sweep(args):
@@ -254,9 +317,23 @@ def _plot(args):
     import xarray as xr
 
     from .sweep.plot import plot_dataset
-    with xr.open_dataset(args.results) as ds:
-        out = args.out or f"{args.results.rsplit('.', 1)[0]}_{args.y.split(':')[0]}.png"
-        plot_dataset(ds.load(), args.y, args.x, out, args.relative_to)
+    from pathlib import Path
+    results = Path(args.results)
+    if not results.is_file():
+        what = "is a folder" if results.is_dir() else "does not exist"
+        raise ParameterError(f"results {args.results} {what}: give the netCDF file written "
+                             "by kubo-sot sweep")
+    out = args.out or f"{results.with_suffix('')}_{args.y.split(':')[0]}.png"
+    check_output_file(out)
+    try:
+        ds = xr.open_dataset(results)
+        ds.load()
+    except (OSError, ValueError) as err:  # not netCDF, truncated, or no netCDF backend
+        reason = f": {err.strerror}" if isinstance(err, OSError) and err.strerror else ""
+        raise ParameterError(f"results {args.results} cannot be read as netCDF (the file "
+                             f"written by kubo-sot sweep){reason}") from None
+    with ds:
+        plot_dataset(ds, args.y, args.x, out, args.relative_to)
     print(f"wrote {out}")
     return 0
 

@@ -1,10 +1,13 @@
 """Command line of the validation protocol (also ``kubo-sot validate``)."""
 
-import argparse
+import sys
 import time
 from pathlib import Path
 
-from .report import write_figures, write_report, write_results
+from kubo_sot._cliutil import ArgumentParser, check_output_folder, n_jobs
+from kubo_sot.errors import ConvergenceError, ParameterError
+
+from .report import headline, write_figures, write_report, write_results
 from . import vertex
 from .run import build_records, compute_responses
 
@@ -33,15 +36,21 @@ def add_arguments(parser):
     parser.add_argument("--quick", action="store_true", help="quick protocol (< 2 min)")
     parser.add_argument("--out", default="validation_report",
                         help="output folder (default %(default)s)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="joblib workers (default 1)")
+    parser.add_argument("--n-jobs", type=n_jobs, default=1,
+                        help="joblib workers, a positive integer or -1 (default 1)")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m validation",
-                                     description="kubo_sot validation report")
+    parser = ArgumentParser(prog="python -m validation",
+                            description="kubo_sot validation report")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    records = run_validation(args.quick, args.out, args.n_jobs)
-    held = sum(r["holds"] for r in records)
-    print(f"{held} of {len(records)} checks hold; report: {Path(args.out) / 'report.md'}")
+    try:
+        check_output_folder(args.out)
+        records = run_validation(args.quick, args.out, args.n_jobs)
+    except (ParameterError, ConvergenceError) as err:
+        kind = "" if isinstance(err, ParameterError) else f"{type(err).__name__}: "
+        print(f"{parser.prog}: error: {kind}{' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    print(headline(records) + f"; report: {Path(args.out) / 'report.md'}")
     return 0

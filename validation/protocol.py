@@ -74,15 +74,63 @@ def call_string(point, magnetization, rtol, tail):
             f"rtol={rtol:g}){tail}")
 
 
+#: Kinds of checks, by the source of the prediction (see :func:`check_kind`).
+KINDS = {
+    "closed_form": "closed forms of the literature (and the leading-order ladder law of this "
+                   "package): tests of the engine",
+    "seed_paper": "the seed paper's formulas and hypotheses: as written, translated to two "
+                  "bands, corrected by this report, and under vertex corrections",
+}
+#: The paper's own claims: its formulas as written, and its strong-Rashba statement.
+PAPER_CLAIM_VARIANTS = ("as_written", "claim_vanishes")
+_SEED_PAPER_SOURCES = ("seed paper", "this report", "bare bubble")
+
+
+#: Unit of the measured and predicted values of each formula (variants that compare a
+#: ratio or an exponent instead in VARIANT_UNITS).
+UNITS = {
+    "field_like_torque": "e/nm", "damping_like_torque": "e/nm",
+    "intrinsic_damping_like_torque": "e/nm", "edelstein_field_like_torque": "e/nm",
+    "amr": "1", "joule_heating": "(e^2/h)(V/nm)^2", "magnetization_dissipation":
+    "(e^2/h)(V/nm)^2", "drude_conductivity": "e^2/h", "anomalous_hall_intrinsic": "e^2/h",
+    "vc_field_like_torque": "e/nm", "vc_damping_like_torque": "e/nm", "vc_amr": "1",
+    "vc_edelstein_only": "1/(V nm)", "vc_damping_like_vanishes": "1",
+    "vc_anomalous_hall": "e^2/h", "vc_drude_conductivity": "e^2/h",
+}
+VARIANT_UNITS = {"claim_vanishes": "1", "one_band_ladder_ratio": "1",
+                 "power_law": "1"}  # power_law: the fitted exponent
+
+
+def unit_of(formula, variant):
+    """Unit of a check's measured and predicted values (KeyError for an undeclared one)."""
+    return VARIANT_UNITS.get(variant) or UNITS[formula]
+
+
+def check_kind(source):
+    """"seed_paper" for a prediction taken from the seed paper (or derived from it here:
+    its translation, its correction, its bare-bubble counterpart), else "closed_form"."""
+    return "seed_paper" if source.startswith(_SEED_PAPER_SOURCES) else "closed_form"
+
+
 def record(formula, variant, point, measured, predicted, tolerance, reason, call,
-           indicators, source, written, translated, scale=None):
-    """One check.  relative_deviation = |measured - predicted| / |scale or predicted|."""
+           indicators, source, written, translated, scale=None, scale_name=None):
+    """One check.  relative_deviation = |measured - predicted| / |scale or predicted|;
+    ``scale_name`` says what the scale is (recorded as ``deviation_reference``)."""
     denom = abs(scale if scale is not None else predicted)
+    if scale is None:
+        reference = "predicted"
+    elif scale_name is not None:
+        reference = f"{scale_name} = {denom:.4g}"
+    else:
+        reference = "1 (absolute deviation)" if denom == 1.0 else f"{denom:.4g}"
     deviation = abs(measured - predicted) / denom if denom > 0 else float("inf")
     return {
-        "formula": formula, "variant": variant, "regime": point.regime,
+        "formula": formula, "variant": variant, "kind": check_kind(source),
+        "regime": point.regime,
         "filling": point.filling, "measured": float(measured), "predicted": float(predicted),
-        "relative_deviation": float(deviation), "tolerance": float(tolerance),
+        "unit": unit_of(formula, variant), "relative_deviation": float(deviation),
+        "deviation_reference": reference, "deviation_scale": float(denom),
+        "tolerance": float(tolerance),
         "tolerance_reason": TOLERANCE_REASONS[reason], "holds": bool(deviation <= tolerance),
         "parameters": point.parameters(), "indicators": indicators, "call": call,
         "source": source, "as_written": written, "translated": translated,

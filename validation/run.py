@@ -18,8 +18,8 @@ def settings(quick):
     """Sizes of the sweeps and tolerances: quick (< 2 min) or full (< 15 min)."""
     if quick:
         return dict(rtol_torque=1e-7, rtol_amr=1e-8, gamma_factors=[1.0, 2.0, 4.0],
-                    alphas=[0.002, 0.01, 0.05, 0.2, 1.0], angles=np.linspace(0, np.pi / 2, 4),
-                    amr_angles=[])
+                    alphas=[0.002, 0.01, 0.05, 0.2, 1.0], angles=np.linspace(0, np.pi / 2, 7),
+                    amr_angles=list(np.linspace(0, np.pi, 9)))
     return dict(rtol_torque=1e-8, rtol_amr=1e-9, gamma_factors=[0.5, 1.0, 2.0, 4.0, 8.0],
                 alphas=list(np.geomspace(0.001, 1.0, 13)), angles=np.linspace(0, np.pi / 2, 10),
                 amr_angles=list(np.linspace(0, np.pi, 13)))
@@ -210,7 +210,8 @@ def _paper_amr_energy(p, i, responses, ind, tol, reason):
             "joule_heating", variant, p, q["joule_heating"], q["rho0_j2"] + extra, tol,
             reason, call + '["joule_heating"]', ind,
             "seed paper Eq. (17): Q_e = j.E + j.F_so/e, F_so = eta e (E.M) M",
-            "Q_e = rho_0 j^2 + eta (E.M)(j.M)", f"eta -> {name}", scale=extra))
+            "Q_e = rho_0 j^2 + eta (E.M)(j.M)", f"eta -> {name}", scale=extra,
+            scale_name="spin-orbit part j.F_so/e"))
         out.append(record(
             "magnetization_dissipation", variant, p, q["magnetization_dissipation"],
             -eff * q["rho0"] * q["j_dot_M"] ** 2, tol, reason,

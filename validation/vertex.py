@@ -54,7 +54,18 @@ def _compute(point, magnetization, rtol):
 
 
 def fermi_sweep_energies(quick):
-    return list(np.linspace(-0.15, 0.45, 7 if quick else 25))
+    """mu (eV) of the figure's sweep: steps of 0.015 eV (quick) or 0.0075 eV, and 0.002 eV
+    near the minority band edge mu = +J, so that its kinks are sampled, not drawn as a
+    straight segment between two far samples."""
+    coarse = np.linspace(-0.15, 0.45, 41 if quick else 81)
+    # The edge is broadened over ~ the Born width (0.005 eV): steps of 0.002 eV within
+    # +-0.03 eV of it, none exactly at it.
+    edge = FERMI_SWEEP["exchange"] + np.concatenate([-EDGE_OFFSETS[::-1], EDGE_OFFSETS])
+    return sorted(set(coarse.tolist()) | set(edge.tolist()))
+
+
+#: Offsets (eV) of the extra Fermi energies of the sweep above and below the band edge.
+EDGE_OFFSETS = 0.001 + 0.002 * np.arange(15)
 
 
 def compute(quick, n_jobs=1, rtol=1e-7):
@@ -138,7 +149,8 @@ def build_records(rtol, responses):
                    amr_call, ind, "bare bubble of the same self-energy", "AMR(bare)",
                    "AMR(ladder); scale max(|bare|, |ladder|, 1e-6), 1e-6 being the "
                    "resolution of a resistivity ratio from conductivities at rtol 1e-7",
-                   scale=max(abs(bare_amr), abs(dressed_amr), AMR_RESOLUTION)),
+                   scale=max(abs(bare_amr), abs(dressed_amr), AMR_RESOLUTION),
+                   scale_name="max(|bare|, |ladder|, 1e-6)"),
         ]
         if p.filling == "majority_only":
             beta = p.exchange / np.hypot(p.exchange, p.alpha * rz.bands.fermi_wavevectors[0])
@@ -168,7 +180,8 @@ def build_records(rtol, responses):
                        disorder_call(p, z, rtol, ".conductivity.total[0, 1]"), ind,
                        "Inoue et al. PRL 97, 046604 (2006); Nunner et al. PRB 76, 235312 "
                        "(2007)", "sigma_xy = 0 with both bands occupied",
-                       "scale: bare sigma_xy", scale=abs(rz.bare.conductivity.total[0, 1])),
+                       "scale: bare sigma_xy", scale=abs(rz.bare.conductivity.total[0, 1]),
+                       scale_name="|bare sigma_xy|"),
             ]
     out += _drude_limits(rtol, responses)
     return out
@@ -206,8 +219,9 @@ def section(records, responses):
              "self-consistent Born self-energy (2x2, at the Fermi energy), ladder vertex "
              "corrections to the Fermi-surface term I(a).  Bare = the same self-energy without "
              "the ladder.  E along x; torques for M along z, AMR from M along x and y.", "",
-             "| regime | filling | t_FL bare | t_FL ladder | t_DL bare | t_DL ladder | "
-             "AMR bare | AMR ladder | seed paper eta P |", "|---|---|---|---|---|---|---|---|---|"]
+             "| regime | filling | t_FL bare (e/nm) | t_FL ladder (e/nm) | t_DL bare (e/nm) | "
+             "t_DL ladder (e/nm) | AMR bare | AMR ladder | eta P (this report's two-band "
+             "law) |", "|---|---|---|---|---|---|---|---|---|"]
     for i, p in enumerate(REGIME_POINTS):
         rz, rx, ry = (responses[(k, i)][2] for k in ("z", "x", "y"))
         tc, tb = rz.torque_coefficients(E_FIELD), rz.bare.torque_coefficients(E_FIELD)
@@ -235,7 +249,7 @@ def section(records, responses):
              "seed-paper damping-like law (Eq. 14 / 2) after vertex corrections"),
             ("vc_damping_like_torque", "bare_survives", "bare t_DL unchanged by the ladder"),
             ("vc_field_like_torque", "paper_translated", "seed-paper field-like law"),
-            ("vc_amr", "paper_translated", "seed-paper AMR eta P"),
+            ("vc_amr", "paper_translated", "seed-paper AMR, translated to eta P by this report"),
             ("vc_amr", "bare_survives", "bare AMR unchanged by the ladder")):
         h, n = held(formula, variant)
         lines.append(f"* {text}: holds at {h} of {n} points")
@@ -253,16 +267,34 @@ def figure(responses, out, plt):
     keys = sorted(k for k in responses if k[0] == "sweep")
     mu = np.array([k[1] for k in keys])
     rs = [responses[k][2] for k in keys]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
     for ax, name in zip(axes, ("field_like", "damping_like")):
-        for label, get in (("bare", lambda r: r.bare), ("ladder", lambda r: r)):
+        for label, get, marker in (("bare bubble", lambda r: r.bare, "o"),
+                                   ("with ladder vertex corrections", lambda r: r, "s")):
             ax.plot(mu, [getattr(get(r).torque_coefficients(E_FIELD), name) for r in rs],
-                    "o-", label=label)
-        ax.axvline(FERMI_SWEEP["exchange"], color="k", lw=0.5)
+                    marker=marker, ms=3.5, lw=1, label=label)
+        ax.axvline(FERMI_SWEEP["exchange"], color="k", lw=0.8, ls="--",
+                   label=f"minority band edge mu = +J = {FERMI_SWEEP['exchange']} eV")
         ax.set_xlabel("mu (eV)")
         ax.set_ylabel(f"t_{'FL' if name == 'field_like' else 'DL'} (e/nm)")
-        ax.legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle(f"white noise, Born width {FERMI_SWEEP['broadening']} eV; alpha = "
-                 f"{FERMI_SWEEP['alpha']} eV nm, J = {FERMI_SWEEP['exchange']} eV, M = z",
-                 fontsize=9)
+                 f"{FERMI_SWEEP['alpha']} eV nm, J = {FERMI_SWEEP['exchange']} eV, M = z, "
+                 "E = x", fontsize=10)
     return fig
+
+
+def figure_caption(responses):
+    """Caption of :func:`figure` for the report."""
+    mu = sorted(k[1] for k in responses if k[0] == "sweep")
+    return (f"Field-like (left) and damping-like (right) torkances (e/nm) against the Fermi "
+            f"energy, {len(mu)} values from {mu[0]:g} to {mu[-1]:g} eV in steps of "
+            f"{mu[1] - mu[0]:.3g} eV and of {EDGE_OFFSETS[1] - EDGE_OFFSETS[0]:.3g} eV "
+            f"within {EDGE_OFFSETS[-1]:.3g} eV of the band edge, for white-noise disorder in "
+            f"the self-consistent Born approximation (Born width "
+            f"{FERMI_SWEEP['broadening']} eV; alpha = {FERMI_SWEEP['alpha']} eV nm, J = "
+            f"{FERMI_SWEEP['exchange']} eV, M = z, E = x): the bare bubble and the "
+            "ladder-corrected result.  The dashed vertical line is the minority band edge "
+            "mu = +J: below it only the majority band is occupied, above it both are, and "
+            "the torques have kinks there.")

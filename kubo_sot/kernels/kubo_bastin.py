@@ -143,3 +143,46 @@ def kubo_bastin_projectors(poles, projectors, operators, velocities, integrals):
     surface_b = np.einsum("Mkjnm,Mnm->Mkj", prod_rr, rr).real
     sea = -np.einsum("Mkjnm,Mnm->Mkj", prod_rr, sea_w).real
     return surface_a, surface_b, sea
+
+
+def kubo_bastin_matrices(hamiltonians, velocities, operators, broadening, integrals):
+    """Kubo-Bastin surface (a), surface (b) and sea integrands of N-band matrices H(k).
+
+    The readable reference of the compiled N-band kernel
+    (:func:`kubo_sot.kernels.kubo_bastin_nband_numba.nband_integrand`): ``eigh`` of H(k),
+    the operators in its eigenbasis (:func:`to_eigenbasis`), then
+    :func:`kubo_bastin_eigenbasis` (same definitions and units).
+
+    Parameters
+    ----------
+    hamiltonians : (P, N, N) array
+        Hermitian H(k) in eV.
+    velocities : (P, 2, N, N) array
+        hbar v_j = dH/dk_j in eV nm.
+    operators : (P, K, N, N) or (K, N, N) array
+        Response operators B_k in the orbital basis (the same at every k when 3-D).
+    broadening : float
+        Gamma in eV.
+    integrals : kubo_sot.kernels.energy_integrals.EnergyIntegrals
+        Chemical potential and temperature.
+
+    Returns
+    -------
+    surface_a, surface_b, sea : (P, K, 2) arrays
+        In units of [B] nm / eV (before the prefactor -e hbar/2pi and the k-integral).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kubo_sot.kernels.energy_integrals import EnergyIntegrals
+    >>> h = np.diag([-0.1, 0.2]).astype(complex)[None]
+    >>> v = np.array([[[0.0, 0.1], [0.1, 0.0]], [[0.0, -0.1j], [0.1j, 0.0]]])[None]
+    >>> a, b, s = kubo_bastin_matrices(h, v, -v[0], 0.01, EnergyIntegrals(0.0, 0.0))
+    >>> a.shape
+    (1, 2, 2)
+    """
+    energies, vectors = np.linalg.eigh(hamiltonians)
+    velocity_elements = to_eigenbasis(np.asarray(velocities), vectors)
+    operator_elements = to_eigenbasis(np.asarray(operators), vectors)
+    return kubo_bastin_eigenbasis(energies, operator_elements, velocity_elements,
+                                  broadening, integrals)

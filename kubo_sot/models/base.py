@@ -189,3 +189,10 @@ def _pad_per_ray(n_rays, radii, widths):
     out_r[ray, slot] = val
     out_w[ray, slot] = wid
     return out_r, out_w
+
+
+def spin_matrices(model):
+    """Spin (Pauli) operators (3, N, N) of a model: its ``spin_operators()`` method, or the
+    ``spin_operators`` array of a :class:`~kubo_sot.models.tight_binding.TightBindingModel`."""
+    s = model.spin_operators
+    return np.asarray(s() if callable(s) else s)

@@ -446,3 +446,28 @@ class SquareLatticeRashbaFerromagnet(_TwoBandExchangeRashba):
 
     def tail_start(self, phi, fermi_energy, energy_width):
         return self.ray_length(phi)
+
+    # The lattice view used by the Brillouin-zone integrator
+    # (:mod:`kubo_sot.integrate.brillouin_zone`, :mod:`kubo_sot.observables.lattice_response`).
+    exchange_is_local = True
+
+    @property
+    def lattice_vectors(self):
+        """Rows a1 = (a, 0), a2 = (0, a) in nm."""
+        return self.lattice_constant * np.eye(2)
+
+    @property
+    def reciprocal_vectors(self):
+        """Rows b1, b2 in nm^-1 (a_i . b_j = 2 pi delta_ij)."""
+        return (2.0 * np.pi / self.lattice_constant) * np.eye(2)
+
+    @property
+    def cell_area(self):
+        """a^2 in nm^2."""
+        return self.lattice_constant ** 2
+
+    def local_torque_operators(self):
+        """T = J M x s, (3, 2, 2): the torque operator of the exchange -J M.s."""
+        mx, my, mz = self.magnetization
+        m_cross = np.array([[0.0, -mz, my], [mz, 0.0, -mx], [-my, mx, 0.0]])
+        return self.exchange * np.einsum("ab,bij->aij", m_cross, PAULI)

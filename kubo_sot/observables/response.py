@@ -197,9 +197,15 @@ def _grading(rtol):
 def validate_response_arguments(model, fermi_energy, broadening, temperature, rtol, route,
                                 n_jobs, kernel="auto"):
     """Check every argument of :func:`linear_response`; return the cleaned values."""
-    if not isinstance(model, BandModel):
+    from .lattice_response import is_lattice_model
+    if not (isinstance(model, BandModel) or is_lattice_model(model)):
+        members = [*BandModel.__annotations__, *(name for name, value in vars(BandModel).items()
+                                                 if callable(value) and name[0] != "_")]
+        missing = [name for name in members if not hasattr(model, name)]
         raise ParameterError(f"model = {model!r} does not implement the BandModel protocol "
-                             "(e.g. kubo_sot.RashbaFerromagnet)")
+                             f"(kubo_sot.models.base): it lacks {', '.join(missing)} "
+                             "(e.g. kubo_sot.RashbaFerromagnet has them all); for your own "
+                             "lattice model use kubo_sot.TightBindingModel")
     mu = _checks.finite_scalar("fermi_energy", fermi_energy, "eV")
     if isinstance(broadening, (ConstantBroadening, WhiteNoiseDisorder)):
         gamma = broadening
@@ -220,8 +226,12 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
     return mu, gamma, temperature, rtol
 
 
+INTEGRATORS = ("auto", "polar", "brillouin_zone")
+
+
 def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6, *,
-                    route="eigenbasis", n_jobs=1, vertex_corrections=False, kernel="auto"):
+                    route="eigenbasis", n_jobs=1, vertex_corrections=False, kernel="auto",
+                    integrator="auto"):
     """Kubo-Bastin linear response to an in-plane electric field.
 
     Parameters
@@ -261,6 +271,11 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         kernels for the continuum model when ``kubo_sot[fast]`` is installed, else numpy;
         the two agree to rounding (tests/test_numba_kernel.py,
         tests/test_disorder_numba.py).
+    integrator : {"auto", "polar", "brillouin_zone"}, keyword-only
+        k-space strategy: "polar" (rays from k = 0, the continuum models' integrator),
+        "brillouin_zone" (adaptive cells over the whole zone,
+        :mod:`kubo_sot.integrate.brillouin_zone`; lattice models only).  "auto" (default)
+        takes the zone for a :class:`kubo_sot.TightBindingModel` and polar otherwise.
 
     Returns
     -------
@@ -286,10 +301,16 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
             not isinstance(broadening, (ConstantBroadening, WhiteNoiseDisorder))
             and np.ndim(broadening) > 0):
         return _response_array(model, fermi_energy, broadening, temperature, rtol, route,
-                               n_jobs, vertex_corrections, kernel)
+                               n_jobs, vertex_corrections, kernel, integrator)
     mu, gamma, temperature, rtol = validate_response_arguments(
         model, fermi_energy, broadening, temperature, rtol, route, n_jobs, kernel)
     _check_disorder_options(model, gamma, temperature, vertex_corrections)
+    if _uses_brillouin_zone(model, integrator, gamma):
+        from .lattice_response import lattice_response
+        result, tolerance, response = lattice_response(model, mu, gamma.gamma, temperature,
+                                                       rtol, route, kernel=kernel)
+        _report_convergence(result, tolerance, rtol)
+        return response
     if isinstance(gamma, WhiteNoiseDisorder):
         from .disordered_response import disordered_response
         return disordered_response(model, mu, gamma, rtol, vertex_corrections, route,
@@ -306,6 +327,28 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
                      rtol, route)
 
 
+def _uses_brillouin_zone(model, integrator, broadening):
+    """Whether :func:`linear_response` integrates ``model`` over its Brillouin zone."""
+    from .lattice_response import is_lattice_model
+    _checks.choice("integrator", integrator, INTEGRATORS)
+    lattice = is_lattice_model(model)
+    polar = isinstance(model, BandModel)
+    if integrator == "brillouin_zone" and not lattice:
+        raise ParameterError(f"integrator = 'brillouin_zone' needs a lattice model "
+                             f"(reciprocal_vectors, cell_area); {type(model).__name__} has "
+                             "none: use integrator = 'polar' or 'auto'")
+    if integrator == "polar" and not polar:
+        raise ParameterError(f"integrator = 'polar' needs the ray geometry of a BandModel, "
+                             f"which {type(model).__name__} does not provide: use "
+                             "integrator = 'brillouin_zone' or 'auto'")
+    use = integrator == "brillouin_zone" or (integrator == "auto" and not polar)
+    if use and isinstance(broadening, WhiteNoiseDisorder):
+        raise ParameterError("white-noise disorder (Born self-energy, vertex corrections) "
+                             "is implemented for the continuum RashbaFerromagnet only; use "
+                             "a constant broadening (eV) with a lattice model")
+    return use
+
+
 def _check_disorder_options(model, broadening, temperature, vertex_corrections):
     """White noise: T = 0 and a boolean vertex_corrections; constant Gamma: no vertex."""
     if isinstance(broadening, WhiteNoiseDisorder):
@@ -318,7 +361,7 @@ def _check_disorder_options(model, broadening, temperature, vertex_corrections):
 
 
 def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n_jobs,
-                    vertex_corrections, kernel):
+                    vertex_corrections, kernel, integrator="auto"):
     """linear_response over broadcast arrays of (fermi_energy, broadening, temperature):
     all points checked first, then evaluated serially or by n_jobs joblib workers."""
     constant = not isinstance(broadening, WhiteNoiseDisorder)
@@ -335,7 +378,7 @@ def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n
     points = [(mu, gamma if constant else broadening, t)
               for mu, gamma, t in zip(*(a.reshape(-1).tolist() for a in arrays))]
     options = dict(rtol=rtol, route=route, vertex_corrections=vertex_corrections,
-                   kernel=kernel)
+                   kernel=kernel, integrator=integrator)
     for mu, gamma, t in points:  # every point is checked before any is computed
         _, gamma, t, _ = validate_response_arguments(model, mu, gamma, t, rtol, route,
                                                      n_jobs, kernel)
@@ -382,7 +425,8 @@ def _spectral_sweep_groups(model, points, route, vertex_corrections, kernel):
     sweep applies to, at least MIN_POINTS of them.  kernel = "numpy" keeps the per-point
     reference route."""
     from .spectral_sweep import MIN_POINTS
-    if kernel == "numpy" or vertex_corrections or _sweep_module(model, route) is None:
+    if (kernel == "numpy" or vertex_corrections or not isinstance(model, BandModel)
+            or _sweep_module(model, route) is None):
         return []
     groups = {}
     for i, (_, gamma, temperature) in enumerate(points):

@@ -4,6 +4,9 @@ import numpy as np
 
 from ..errors import ParameterError
 
+#: --relative-to matches a grid value within this relative tolerance (absolute below 1).
+RELATIVE_TO_MATCH = 1e-9
+
 
 def _select(ds, name):
     """Variable name with an optional component, e.g. conductivity_total:x,y."""
@@ -28,7 +31,8 @@ def plot_dataset(ds, y, x=None, out="sweep.png", relative_to=None):
     parameter, at most 10), or a colour map when two parameters are swept and no ``x``.
 
     ``relative_to="name=value"`` plots y / y(name=value) - 1 instead, e.g.
-    ``magnetization_azimuth_deg=90`` shows the AMR angular law rho(theta)/rho(90) - 1."""
+    ``magnetization_azimuth_deg=90`` shows the AMR angular law rho(theta)/rho(90) - 1;
+    value must be on the grid of name (within 1e-9), else ParameterError lists the grid."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -43,10 +47,19 @@ def plot_dataset(ds, y, x=None, out="sweep.png", relative_to=None):
         if name not in da.dims:
             raise ParameterError(f"--relative-to {relative_to!r}: {name!r} is not swept")
         try:
-            ref = da.sel({name: float(value)}, method="nearest")
+            value = float(value)
         except ValueError:
             raise ParameterError(f"--relative-to {relative_to!r}: value must be a number") \
                 from None
+        # An exact grid value, never the nearest one: the title states the reference.
+        grid = np.asarray(ds[name].values, float)
+        match = np.flatnonzero(np.abs(grid - value) <= RELATIVE_TO_MATCH * max(1.0, abs(value)))
+        if match.size == 0:
+            unit = ds[name].attrs.get("units", "")
+            raise ParameterError(
+                f"--relative-to {relative_to!r}: {value:g} {unit} is not on the grid of "
+                f"{name}; available: {', '.join(f'{v:.10g}' for v in grid)}")
+        ref = da.isel({name: int(match[0])})
         da = da / ref - 1
         label, unit = f"{label} / ref - 1", "1"
     swept = [d for d in da.dims]
