@@ -9,6 +9,7 @@ it (~30 s on the CI machine), later ones load them.
 """
 
 import fcntl
+import functools
 import os
 import shutil
 import subprocess
@@ -48,8 +49,10 @@ OPTIONS = dict(memory="1GB", walltime="00:05:00", interface="lo")
 UP_STATES = ("idle", "mixed", "allocated", "completing")
 
 
+@functools.lru_cache(maxsize=None)
 def _slurm_problem():
-    """Why SLURM cannot run the test here, or None."""
+    """Why SLURM cannot run the test here, or None (asked once: sinfo retries for ~10 s
+    when slurmctld is down)."""
     if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
         return "no SLURM commands (sinfo, sbatch); .ci/start_slurm.sh starts one as root"
     try:
