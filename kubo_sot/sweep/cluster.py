@@ -186,10 +186,10 @@ def cluster_settings(options, section=None):
         memory = parse_memory(names["memory"], values["memory"])
         if memory < cores * MIN_MEMORY_PER_CORE:
             raise ParameterError(
-                f"{names['memory']} = {values['memory']!r} gives {memory / 1024**2:.0f} MiB "
-                f"to each of the {cores} worker process(es) of a job: allowed at least "
-                f"{MIN_MEMORY_PER_CORE // 1024**2} MiB per process (a worker peaks at "
-                "~320 MB)")
+                f"{names['memory']} = {values['memory']!r} gives "
+                f"{memory / 1024**2:.0f} MiB to each of the {cores} worker process(es) of "
+                f"a job: allowed at least {MIN_MEMORY_PER_CORE // 1024**2} MiB per "
+                "process (a worker peaks at ~320 MB)")
     else:
         memory = cores * DEFAULT_MEMORY_PER_CORE
     walltime = parse_walltime(names.get("walltime", "--walltime"),
@@ -423,4 +423,5 @@ def settings_from_args(args, section=None):
 
 
 __all__ = ["ClusterSettings", "cluster_settings", "count_tasks", "job_bounds",
-           "cluster_class", "cluster_kwargs", "make_cluster", "interrupted_message", "sweep_on_cluster", "add_arguments", "settings_from_args"]
+           "cluster_class", "cluster_kwargs", "make_cluster", "interrupted_message",
+           "sweep_on_cluster", "add_arguments", "settings_from_args"]
