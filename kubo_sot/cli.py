@@ -100,6 +100,8 @@ def _parser():
                    help="checkpoint directory (default: OUT.store next to the output)")
     p.add_argument("--resume", action="store_true",
                    help="continue a sweep whose checkpoint directory already holds points")
+    from .sweep.cluster import add_arguments as add_cluster_arguments
+    add_cluster_arguments(p)
     p = sub.add_parser("bench", help="benchmarks (same as python -m benchmarks)")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", default="benchmarks.json")
@@ -294,6 +296,9 @@ def _sweep(args):
     if store.is_dir() and any(store.glob("*.json")) and not args.resume:
         raise FileExistsError(f"checkpoint directory {store} already holds points: rerun "
                               "with --resume to continue it, or remove it")
+    from .sweep.cluster import settings_from_args, sweep_on_cluster
+    from .sweep.config import load_cluster_section
+    cluster = settings_from_args(args, load_cluster_section(args.config))
 
     def show(message, category, *rest, **kwargs):
         print(f"kubo-sot: warning: {message}", file=sys.stderr)
@@ -302,10 +307,14 @@ def _sweep(args):
         with warnings.catch_warnings():
             warnings.simplefilter("always", StoreWarning)
             warnings.showwarning = show
-            ds = sweep(base, grid, quantities=quantities, backend=args.backend,
-                       n_jobs=args.n_jobs, scheduler=args.scheduler, store=store,
-                       progress=True)
-    except KeyboardInterrupt:
+            if cluster is not None:  # SLURM/PBS workers (docs/cluster.md)
+                ds = sweep_on_cluster(base, grid, settings=cluster, quantities=quantities,
+                                      store=store, progress=True)
+            else:
+                ds = sweep(base, grid, quantities=quantities, backend=args.backend,
+                           n_jobs=args.n_jobs, scheduler=args.scheduler, store=store,
+                           progress=True)
+    except KeyboardInterrupt:  # finished points are in the store (a cluster is closed)
         print(f"{_points_stored(base, grid, store)} points stored in {store}; rerun the "
               "same command with --resume", file=sys.stderr)
         return 130

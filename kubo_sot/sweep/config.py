@@ -24,6 +24,18 @@ Schema (units in the names' documentation, values plain numbers)::
     [output]
     quantities = ["conductivity", "torque", "resistivity"]
 
+    [cluster]                    # optional: SLURM/PBS workers (kubo_sot.sweep.cluster)
+    kind = "slurm"               # or "pbs"; --cluster on the command line
+    jobs = 4                     # maximum batch jobs (never more than the tasks need)
+    cores = 1                    # cores = single-threaded worker processes per job
+    memory = "2GB"               # per job
+    walltime = "01:00:00"        # per job
+    queue = "batch"              # partition / queue
+    interface = "ib0"            # network interface of scheduler and workers
+    numba_cache_dir = "/shared/numba_cache"
+
+Command-line options override the [cluster] keys.
+
 Every key is checked (unknown keys, non-numbers, ranges, empty grid) before anything runs.
 """
 
@@ -33,6 +45,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from .evaluate import QUANTITIES
+from .cluster import KEYS as CLUSTER_KEYS
 from .grid import PARAMETERS, SETTINGS
 
 SECTIONS = {
@@ -41,6 +54,7 @@ SECTIONS = {
                  "disorder", "vertex_corrections"},
     "grid": set(PARAMETERS),
     "output": {"quantities"},
+    "cluster": set(CLUSTER_KEYS),
 }
 
 
@@ -71,13 +85,27 @@ def _axis(key, value):
     return [_number("grid", key, value)]
 
 
-def load_config(path):
-    """(base, grid, quantities) from a TOML file, fully validated."""
+def _read(path):
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ParameterError(f"{path}: not valid TOML: {err}") from None
+
+
+def load_cluster_section(path):
+    """The ``[cluster]`` table of a sweep's TOML file as a dict (empty if absent); its
+    values are checked by :func:`kubo_sot.sweep.cluster.cluster_settings`."""
+    section = _read(path).get("cluster", {})
+    if not isinstance(section, dict):
+        raise ParameterError(f"{path}: cluster = {section!r} must be a [cluster] table")
+    return section
+
+
+def load_config(path):
+    """(base, grid, quantities) from a TOML file, fully validated (the ``[cluster]``
+    section apart: :func:`load_cluster_section`)."""
+    data = _read(path)
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise ParameterError(f"{path}: unknown section(s) {unknown}; allowed {sorted(SECTIONS)}")
