@@ -41,7 +41,7 @@ class TensorResponse:
 
 @dataclass(frozen=True)
 class TorqueCoefficients:
-    """Field-like and damping-like torkances t_FL, t_DL in e/nm (CONVENTIONS.md section 5).
+    """Field-like and damping-like torkances t_FL, t_DL in e/nm (docs/conventions.md §5).
 
     ``parts[name]`` gives ``total``, ``fermi_surface``, ``fermi_sea`` and ``error`` for
     ``name`` in {"field_like", "damping_like"}.
