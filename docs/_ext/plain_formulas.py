@@ -90,7 +90,28 @@ def _process(app, what, name, obj, options, lines):
     escape_docstring(lines)
 
 
+# What the hook must do (checked whenever the documentation is built): plain-text formulas
+# escaped, literal text and markup left alone, display formulas made literal blocks.
+_SELF_CHECK = [
+    (["eps - |b(k)|, E_l'(k), k_n* and d^2k_ here"],
+     ["eps - \\|b(k)\\|, E_l'(k), k_n\\* and d^2k\\_ here"]),
+    (["``|x|`` :func:`f_` *Newton* **bold** `numpy <https://numpy.org>`_"],
+     ["``|x|`` :func:`f_` *Newton* **bold** `numpy <https://numpy.org>`_"]),
+    (["Text::", "", "    |x|_", "", ">>> a_ |b|"], ["Text::", "", "    |x|_", "", ">>> a_ |b|"]),
+    (["Summary.", "", "    H = |b|", "        + c", "", "After |b|."],
+     ["Summary.", "", "::", "", "    H = |b|", "        + c", "", "After \\|b\\|."]),
+]
+
+
+def _self_check():
+    for lines, expected in _SELF_CHECK:
+        got = escape_docstring(list(lines))
+        if got != expected:
+            raise RuntimeError(f"plain_formulas: {lines!r} gave {got!r}, expected {expected!r}")
+
+
 def setup(app):
+    _self_check()
     # Before numpydoc (priority 500), which parses the numpydoc sections.
     app.connect("autodoc-process-docstring", _process, priority=400)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
