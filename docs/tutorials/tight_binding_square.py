@@ -10,7 +10,7 @@ import numpy as np
 
 import kubo_sot
 
-t, a, alpha, J, M = 3.81, 0.1, 0.1, 0.1, (0.6, 0.0, 0.8)
+t, a, alpha, J, M = 1.0, 0.5, 0.2, 0.1, (0.6, 0.0, 0.8)  # eV, nm, eV nm, eV, unit
 s0 = np.eye(2)
 sx = np.array([[0, 1], [1, 0]], complex)
 sy = np.array([[0, -1j], [1j, 0]])
@@ -37,3 +37,12 @@ levi_civita[0, 2, 1] = levi_civita[2, 1, 0] = levi_civita[1, 0, 2] = -1.0
 torque = J * np.einsum("abc,b,cij->aij", levi_civita, np.array(M), pauli)  # J M x s
 print(f"local exchange: {tb.exchange_is_local}; max |T - J M x s| = "
       f"{np.abs(tb.local_torque_operators() - torque).max():.1e} eV")
+
+# The same response from both: the Brillouin-zone integrator for the TightBindingModel, the
+# polar k-space integrator for the square-lattice model (mu = 0.5 eV, Gamma = 0.05 eV).
+for model in (tb, lattice):
+    r = kubo_sot.linear_response(model, fermi_energy=0.5, broadening=0.05, rtol=1e-4)
+    tc = r.torque_coefficients(field_direction=(1.0, 0.0))
+    print(f"{type(model).__name__:31s} t_FL = {tc.field_like:.8f} e/nm, "
+          f"t_DL = {tc.damping_like:.8f} e/nm, sigma_xx = {r.conductivity.total[0, 0]:.6f} "
+          f"e^2/h (error estimate {r.torkance.error.max():.0e} e/nm)")
