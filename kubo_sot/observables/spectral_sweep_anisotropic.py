@@ -32,8 +32,8 @@ The band data (occupations, mean Fermi radii) come from the same rays
 (:func:`band_data_from_minima`).
 
 Scope: continuum RashbaFerromagnet, |M_par| > 0, alpha^2 < 2 c J |M_par|, J > 0, one
-constant Gamma and temperature (T > 0:
-:func:`kubo_sot.observables.spectral_sweep.thermal_sweep`), and Fermi energies with mu + MARGIN Gamma a CLEARANCE below E_CONV
+constant Gamma and temperature (T > 0: :func:`kubo_sot.observables.spectral_sweep.
+thermal_sweep`), and Fermi energies with mu + MARGIN Gamma a CLEARANCE below E_CONV
 (:func:`usable`); the others fall back to a k-mesh each.  Strong Rashba (for an in-plane M
 the upper band's minimum is the Dirac cone, the lower band a Mexican hat broken by M) is
 not done.
