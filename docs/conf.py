@@ -4,8 +4,9 @@ Build (warnings are errors, as in CI)::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-The tutorial pages run the scripts of ``examples/`` during the build (``docs/_ext/example_output.py``)
-and show what they print, so a page can never show output that the code no longer gives.
+The tutorial pages run the scripts of ``examples/`` during the build
+(``docs/_ext/example_output.py``) and show what they print, so a page can never show output
+that the code no longer gives.
 """
 
 import sys
@@ -64,7 +65,6 @@ autosummary_generate = True
 autosummary_imported_members = False
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "none"
-autodoc_mock_imports = []
 
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

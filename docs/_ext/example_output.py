@@ -19,8 +19,8 @@ Every line of the content is one command, run in order without a shell in the fo
 first on ``PYTHONPATH``.  A leading ``python`` is this interpreter, a leading ``kubo-sot``
 is ``python -m kubo_sot.cli``, and arguments that start with ``examples/`` or ``docs/``
 are paths in the repository.  The page shows each command (``$ ...``) and its standard
-output; ``:clean:`` empties the folder first; ``:images:`` lists PNG files that the commands write into the folder, shown below
-the output (the build fails if one is missing).
+output; ``:clean:`` empties the folder first; ``:images:`` lists PNG files that the
+commands write into the folder, shown below the output (the build fails if one is missing).
 """
 
 import os
@@ -55,8 +55,8 @@ def _argv(command):
 
 def _environment():
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in
-                                                       env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + inherited)
     env["MPLBACKEND"] = "Agg"
     # tqdm progress bars go to stderr, which is not shown; keep them short anyway.
     env.setdefault("TQDM_MININTERVAL", "5")
@@ -85,8 +85,8 @@ class ExampleOutput(Directive):
                     env.note_dependency(word)
             start = time.perf_counter()
             try:
-                done = subprocess.run(argv, cwd=workdir, env=_environment(), capture_output=True,
-                                      text=True, timeout=TIMEOUT_S)
+                done = subprocess.run(argv, cwd=workdir, env=_environment(),
+                                      capture_output=True, text=True, timeout=TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 raise self.error(f"{command!r} took longer than {TIMEOUT_S} s") from None
             elapsed = time.perf_counter() - start
