@@ -93,7 +93,9 @@ def _parser():
     p = sub.add_parser("sweep", help="parameter sweep from a TOML file, to netCDF")
     p.add_argument("config", help="TOML configuration (schema: kubo_sot.sweep.config)")
     p.add_argument("--out", default="results.nc", help="netCDF output (default %(default)s)")
-    p.add_argument("--backend", default="serial", choices=["serial", "joblib", "dask"])
+    p.add_argument("--backend", default="serial", choices=["serial", "joblib", "dask"],
+                   help="serial: one process; joblib: --n-jobs local worker processes; "
+                        "dask: the Dask scheduler at --scheduler (default %(default)s)")
     p.add_argument("--n-jobs", type=int, default=2, help="joblib workers (default 2)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (backend dask)")
     p.add_argument("--store", default=None,
@@ -103,13 +105,17 @@ def _parser():
     from .sweep.cluster import add_arguments as add_cluster_arguments
     add_cluster_arguments(p)
     p = sub.add_parser("bench", help="benchmarks (same as python -m benchmarks)")
-    p.add_argument("--quick", action="store_true")
+    p.add_argument("--quick", action="store_true",
+                   help="time each point once instead of 3 times, with 8 random points instead "
+                        "of 32 and 4 vertex-corrected points instead of 8; the other "
+                        "measurements are unchanged")
     p.add_argument("--out", default="benchmarks.json")
     p = sub.add_parser("plot", help="PNG plot of a sweep result")
     p.add_argument("results", help="netCDF file written by kubo-sot sweep")
     p.add_argument("--y", default="rho_ee",
-                   help="variable, with components for tensors, e.g. torkance_total:y,x "
-                        "(default %(default)s)")
+                   help="variable, with components for tensors, e.g. conductivity_total:x,y "
+                        "(sigma_xy, with --x magnetization_azimuth_deg on the output of "
+                        "examples/sweep_amr.toml) (default %(default)s)")
     p.add_argument("--x", default=None, help="swept parameter on the horizontal axis")
     p.add_argument("--relative-to", default=None,
                    help="NAME=VALUE: plot y / y(NAME=VALUE) - 1, e.g. "

@@ -1,6 +1,6 @@
 """Physical constants and unit factors, all derived from :mod:`scipy.constants` (CODATA).
 
-Units used throughout the package (CONVENTIONS.md, section 1): energies in eV, lengths in
+Units used throughout the package (docs/conventions.md §1): energies in eV, lengths in
 nm, wave vectors in nm^-1, the Rashba parameter in eV nm, masses in free-electron masses,
 temperatures in K.  Every constant is defined here once.
 """
@@ -23,7 +23,7 @@ def kinetic_prefactor(mass):
 
 
 # How the Kubo-Bastin prefactors reduce to plain numbers in these units (used by
-# kubo_sot.observables.response; derivation in CONVENTIONS.md section 4):
+# kubo_sot.observables.response; derivation in docs/conventions.md §4.3):
 #
 #   conductivity   sigma = e^2 hbar / (2 pi) Int Tr[v G v G]
 #                        = (e^2/h) Int d^2k/(2pi)^2 Tr[(hbar v) G (hbar v) G]  -> factor 1 in e^2/h

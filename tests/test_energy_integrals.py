@@ -1,7 +1,7 @@
 """Closed-form band-pair energy integrals against mpmath quadrature at high precision.
 
 Covers T = 0 and T > 0 and band splittings on both sides of the switch between the closed
-forms and the near-degenerate midpoint expansions (CONVENTIONS.md section 4, last trap).
+forms and the near-degenerate midpoint expansions (docs/conventions.md §4.4, trap 5).
 """
 
 import mpmath

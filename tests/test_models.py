@@ -20,7 +20,7 @@ KX, KY = RNG.uniform(-3, 3, 50), RNG.uniform(-3, 3, 50)
 
 
 def test_constant_check_value():
-    # CONVENTIONS.md section 1: hbar^2 / (2 m_e) = 0.0380998 eV nm^2.
+    # docs/conventions.md §1: hbar^2 / (2 m_e) = 0.0380998 eV nm^2.
     assert abs(HBAR2_OVER_2ME - 0.0380998) < 1e-7
 
 

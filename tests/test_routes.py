@@ -1,5 +1,5 @@
 """The two routes: closed-form eigenbasis vs explicit Green's functions with numerical
-energy integration (CONVENTIONS.md section 4)."""
+energy integration (docs/conventions.md §4.4, last paragraph)."""
 
 import numpy as np
 import pytest

@@ -33,7 +33,7 @@ def run_validation(quick=True, out="validation_report", n_jobs=1):
 
 
 def add_arguments(parser):
-    parser.add_argument("--quick", action="store_true", help="quick protocol (< 2 min)")
+    parser.add_argument("--quick", action="store_true", help="quick protocol (< 1 min)")
     parser.add_argument("--out", default="validation_report",
                         help="output folder (default %(default)s)")
     parser.add_argument("--n-jobs", type=n_jobs, default=1,

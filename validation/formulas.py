@@ -1,7 +1,7 @@
 """Analytic predictions: the seed paper's spin-force results, translated to the package's
 per-area quantities, and closed forms of the literature for the same model.
 
-Units as in kubo_sot (CONVENTIONS.md): energies eV, k nm^-1, alpha eV nm,
+Units as in kubo_sot (docs/conventions.md §1): energies eV, k nm^-1, alpha eV nm,
 c = hbar^2/2m eV nm^2, conductivities e^2/h, spin densities 1/(V nm), torkances e/nm.
 Useful reductions: m alpha / hbar^2 = alpha / (2c) (nm^-1), eta = m alpha^2/(hbar^2 J)
 = alpha^2 / (2 c J), and (hbar/e) x (e^2/h) = e / (2 pi).

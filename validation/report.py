@@ -15,8 +15,8 @@ TRANSLATION = r"""
 ## How the paper's formulas are translated
 
 The paper writes per-electron rates for one occupied band; the engine gives per-area
-responses (CONVENTIONS.md): spin density chi (1/(V nm)), torkance t = J M x chi (e/nm, torque
-per area per field), conductivity sigma (e^2/h).  With c = hbar^2/2m:
+responses (docs/conventions.md §3): spin density chi (1/(V nm)), torkance t = J M x chi
+(e/nm, torque per area per field), conductivity sigma (e^2/h).  With c = hbar^2/2m:
 
 * **Torque.**  Paper Eq. (4): T = (J/hbar) M x S, the rate of change of the Pauli spin S.
   Per area, tau = hbar T = J M x delta<s>, which is the package's torkance times E.

@@ -2,7 +2,7 @@
 
 In the eigenbasis of H(k) the retarded Green's function of band n is
 G^R_n(eps) = 1 / (eps - z_n), z_n = E_n - i Gamma (a simple pole in the lower half plane).
-The Kubo-Bastin terms (CONVENTIONS.md section 4) need, for every band pair (m, n),
+The Kubo-Bastin terms (docs/conventions.md §4.2) need, for every band pair (m, n),
 
     surface_ra[n, m] = Int deps (-df/deps) G^R_m G^A_n
     surface_rr[n, m] = Int deps (-df/deps) G^R_m G^R_n

@@ -67,7 +67,7 @@ class MatrixSelfEnergy:
     gamma : float
         Largest eigenvalue of the broadening matrix in eV: the energy scale of the sharpest
         Fermi-surface features the k-integrator must resolve is at least this fine at the
-        broadest band; :attr:`broadening_matrix` gives the full matrix.
+        broadest band; ``broadening_matrix`` gives the full matrix.
     """
 
     components: tuple

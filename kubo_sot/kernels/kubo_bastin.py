@@ -1,7 +1,7 @@
 """Kubo-Bastin integrands in the eigenbasis of H(k), with closed-form energy integrals.
 
 For operators B_k (here -hbar v_i and the spin operators) and the velocities hbar v_j, the
-three terms of CONVENTIONS.md section 4, per k-point and without the prefactor -e hbar/2pi
+three terms of docs/conventions.md §4.2, per k-point and without the prefactor -e hbar/2pi
 (which the observables apply), are
 
     surface_a = -Re Tr[B G^R V_j G^A] = -Re sum_{n,m} B_nm V_mn Int (-f') G^R_m G^A_n

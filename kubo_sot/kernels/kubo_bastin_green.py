@@ -13,8 +13,8 @@ T > 0 (y0 = 2 pi k_B T, z0 = mu + i pi k_B T, f(x + i y0) = f(x))
     sea:       Int f g = Int f(x) g(x + i y0) dx - 2 pi i k_B T g(z0)
     surface b: Int (-f') F_b = Int (-f'(x)) F_b(x + i y0) dx - 2 pi i k_B T F_b'(z0)
     surface a: F_a = Tr[B G^R V G^A] has poles on both sides of the real axis, so it is
-               integrated on the real axis with Gauss-Legendre panels graded around the
-               band energies (eigenvalues are used only to place the panels).
+    integrated on the real axis with Gauss-Legendre panels graded around the band energies
+    (eigenvalues are used only to place the panels).
 """
 
 import warnings

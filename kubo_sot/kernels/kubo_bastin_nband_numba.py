@@ -320,7 +320,7 @@ def nband_integrand(hamiltonians, velocities, constant_operators, kpoint_operato
         surface_b = +Re sum_{n,m} B_nm V_mn Int (-f') G^R_m G^R_n
         sea       = -Re sum_{n,m} B_nm V_mn (E_m - E_n) Int f (G^R_m)^2 (G^R_n)^2
 
-    (CONVENTIONS.md section 4; Crépieux & Bruno, PRB 64, 014416 (2001)), for the response
+    (docs/conventions.md §4.2; Crépieux & Bruno, PRB 64, 014416 (2001)), for the response
     operators B = (-hbar v_x, -hbar v_y, constant_operators..., kpoint_operators...) and
     V = hbar v_j (j = x, y), with the closed-form energy integrals of
     :mod:`kubo_sot.kernels.energy_integrals` (T = 0 and T > 0; midpoint series for

@@ -515,7 +515,7 @@ def rashba_integrand(kx, ky, kinetic_coefficient, alpha, exchange, magnetization
         surface_b = +Re sum_{n,m} B_nm V_mn Int (-f') G^R_n G^R_m
         sea       = -Re sum_{n,m} B_nm V_mn (E_m - E_n) Int f (G^R_m)^2 (G^R_n)^2
 
-    (CONVENTIONS.md section 4; Crépieux & Bruno, PRB 64, 014416 (2001)) for
+    (docs/conventions.md §4.2; Crépieux & Bruno, PRB 64, 014416 (2001)) for
     B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z) and V = hbar v_j (j = x, y), packed as
     ``kubo_sot.observables.response._pack`` does (sigma I(a) + I(b), sigma II, chi I(a),
     chi I(b), chi II).  At T > 0 the energy integrals are the polygamma closed forms of

@@ -15,7 +15,7 @@ with w = (mu + i Gamma - mid) / h off the real axis (the sqrt-substituted panels
 functions of the second kind, Q_0 = (Log(w + 1) - Log(w - 1)) / 2 (principal logarithms:
 w - t stays in one half plane), Q_(j+1) = ((2 j + 1) w Q_j - j Q_(j-1)) / (j + 1).  The forward
 recurrence is stable near the panel (|w| <~ 2); farther away the integrand is smooth on the
-panel and the plain Gauss rule is used instead (:data:`NEAR_PANEL`).
+panel and the plain Gauss rule is used instead (``NEAR_PANEL``).
 """
 
 import numpy as np

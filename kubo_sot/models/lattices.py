@@ -1,7 +1,8 @@
 """Tight-binding models of 2D ferromagnets built as :class:`TightBindingModel` hoppings.
 
-- :func:`square_rashba_ferromagnet`: the square-lattice Rashba ferromagnet of CONVENTIONS
-  section 2 (the same H(k) as :class:`~kubo_sot.models.rashba.SquareLatticeRashbaFerromagnet`);
+- :func:`square_rashba_ferromagnet`: the square-lattice Rashba ferromagnet of
+  docs/conventions.md §2.3 (the same H(k) as
+  :class:`~kubo_sot.models.rashba.SquareLatticeRashbaFerromagnet`);
 - :func:`honeycomb_kane_mele_ferromagnet`: Kane-Mele + Rashba + staggered potential + exchange
   on the honeycomb lattice (4 bands, valley-asymmetric for Delta, lambda_SO, J != 0);
 - :func:`supercell`: any model on an n1 x n2 supercell (N n1 n2 bands).
@@ -19,7 +20,7 @@ SX, SY, SZ = PAULI
 
 
 def square_rashba_ferromagnet(*, hopping, lattice_constant, alpha, exchange, magnetization):
-    r"""The square-lattice Rashba ferromagnet (CONVENTIONS section 2) as hoppings.
+    r"""The square-lattice Rashba ferromagnet (docs/conventions.md §2.3) as hoppings.
 
     .. math::
 

@@ -5,7 +5,7 @@
            + (alpha/a)(sin k_y a s_x - sin k_x a s_y) - J M.s                 (lattice)
 
 Both write H = eps(k) s_0 + b(k).s; the lower band (majority, spin along +M) is
-eps - |b|.  Conventions: CONVENTIONS.md section 2.
+eps - |b|.  Conventions: docs/conventions.md §2.
 """
 
 import functools
@@ -354,7 +354,7 @@ class RashbaFerromagnet(_TwoBandExchangeRashba):
 
 @dataclass(frozen=True, kw_only=True)
 class SquareLatticeRashbaFerromagnet(_TwoBandExchangeRashba):
-    """Rashba ferromagnet on a square lattice (CONVENTIONS.md section 2).
+    """Rashba ferromagnet on a square lattice (docs/conventions.md §2.3).
 
     Parameters
     ----------

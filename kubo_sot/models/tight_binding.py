@@ -185,7 +185,7 @@ class TightBindingModel:
         tau_i in nm (default: all at the origin).
     exchange : float or dict {(n1, n2): (3, N, N) array_like}, optional
         The operators X_a(R) in eV (X_a(-R) = X_a(R)^dagger); a float J means the on-site
-        exchange of the Rashba ferromagnet, X_a(0) = -J s_a (CONVENTIONS section 2).
+        exchange of the Rashba ferromagnet, X_a(0) = -J s_a (docs/conventions.md §2.4).
         Default None: no exchange (M does not enter H).  Stored as a read-only mapping
         {(n1, n2): (3, N, N)} (empty without exchange), as are the hoppings.
     magnetization : (3,) array_like, optional
@@ -465,8 +465,8 @@ class TightBindingModel:
     def torque_operators(self, kx, ky):
         """Torque operators T = -M x X(k) in eV, shape ``(3,) + kx.shape + (N, N)``.
 
-        T_a = -sum_bc eps_abc M_b X_c(k); for X = -J s this is J M x s (CONVENTIONS
-        section 3: the torque density is J M x delta<s>).
+        T_a = -sum_bc eps_abc M_b X_c(k); for X = -J s this is J M x s
+        (docs/conventions.md §3.3: the torque density is J M x delta<s>).
         """
         return _minus_m_cross(self.magnetization, self.exchange_operators(kx, ky))
 

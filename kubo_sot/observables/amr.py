@@ -1,4 +1,4 @@
-"""Anisotropic magnetoresistance (CONVENTIONS.md section 6).
+"""Anisotropic magnetoresistance (docs/conventions.md §6).
 
 For a field direction E^, rho_EE(M) = E^ . rho . E^ with rho = sigma^-1 (2x2, from the total
 conductivity).  The magnetization is rotated in the plane, at angle theta from E^:

@@ -167,7 +167,8 @@ def _dress(estimate, error, delta, delta_err):
 
 def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_jobs,
                         kernel="auto"):
-    """Body of :func:`kubo_sot.linear_response` for a :class:`WhiteNoiseDisorder`
+    """Body of :func:`kubo_sot.linear_response` for a
+    :class:`~kubo_sot.models.disorder.WhiteNoiseDisorder`
     (arguments already validated; T = 0)."""
     # sigma ~ 1 / Gamma: Sigma to a tenth of rtol keeps its error below the tolerance.
     born = born_self_energy(model, mu, disorder, rtol=0.1 * rtol, n_jobs=n_jobs,

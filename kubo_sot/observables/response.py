@@ -2,7 +2,7 @@
 
 Conductivity, current-induced spin density and torkance, each split into its Fermi-surface
 (I(a) + I(b)) and Fermi-sea (II) parts with a k-integration error estimate
-(CONVENTIONS.md sections 3-4).  Two routes compute the same per-k integrand:
+(docs/conventions.md §3-4).  Two routes compute the same per-k integrand:
 ``route="eigenbasis"`` (closed-form energy integrals, fast) and ``route="green"``
 (explicit Green's functions and numerical energy integration, the check).
 """
@@ -286,7 +286,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
 
     Notes
     -----
-    chi_Bj = -e (hbar / 2 pi) Int d^2k/(2 pi)^2 [I(a) + I(b) + II] (CONVENTIONS.md §4,
+    chi_Bj = -e (hbar / 2 pi) Int d^2k/(2 pi)^2 [I(a) + I(b) + II] (docs/conventions.md §4.2,
     Crépieux & Bruno, PRB 64, 014416 (2001)); sigma_ij uses B = -e v_i.
 
     Examples

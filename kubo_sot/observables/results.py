@@ -41,7 +41,7 @@ class TensorResponse:
 
 @dataclass(frozen=True)
 class TorqueCoefficients:
-    """Field-like and damping-like torkances t_FL, t_DL in e/nm (CONVENTIONS.md section 5).
+    """Field-like and damping-like torkances t_FL, t_DL in e/nm (docs/conventions.md §5).
 
     ``parts[name]`` gives ``total``, ``fermi_surface``, ``fermi_sea`` and ``error`` for
     ``name`` in {"field_like", "damping_like"}.
@@ -63,10 +63,15 @@ class TorqueCoefficients:
 class BandData:
     """Fermi-level band data at T = 0 without broadening.
 
-    fermi_wavevectors : per band (lower, upper), angular mean radius of the outermost
-        Fermi contour in nm^-1 (0 if the band is empty).
-    occupations : per band, electron density n_-, n_+ in nm^-2.
-    rashba_to_exchange : alpha k_F / J with k_F of the majority (lower) band.
+    Attributes
+    ----------
+    fermi_wavevectors : tuple
+        Per band (lower, upper), angular mean radius of the outermost Fermi contour in
+        nm^-1 (0 if the band is empty).
+    occupations : tuple
+        Per band, electron density n_-, n_+ in nm^-2.
+    rashba_to_exchange : float
+        alpha k_F / J with k_F of the majority (lower) band.
     """
 
     fermi_wavevectors: tuple

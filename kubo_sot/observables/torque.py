@@ -1,4 +1,4 @@
-"""Field-like / damping-like decomposition of the torque (CONVENTIONS.md section 5).
+"""Field-like / damping-like decomposition of the torque (docs/conventions.md §5).
 
 For an in-plane field direction E^ the torque per unit field is tau = t . E^ (t the
 torkance, e/nm).  It is perpendicular to M and decomposes on

@@ -74,8 +74,9 @@ def to_dataset(axes, specs, results, quantities, base, backend):
         "vertex_corrections": int(specs[0]["vertex_corrections"]),
         "field_direction": json.dumps(specs[0]["field_direction"]),
         "base_parameters": json.dumps(base, sort_keys=True, default=list),
-        "conventions": "CONVENTIONS.md: sigma_ij (j_i = sigma_ij E_j), chi_aj, "
-                       "t_aj = J (M x chi_:,j)_a; parts total = fermi_surface + fermi_sea; "
+        "conventions": "docs/conventions.md sections 3-5: sigma_ij (j_i = sigma_ij E_j), "
+                       "chi_aj, t_aj = J (M x chi_:,j)_a; "
+                       "parts total = fermi_surface + fermi_sea; "
                        "error = k-integration error estimate of total",
     })
     return ds
