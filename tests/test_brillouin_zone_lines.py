@@ -130,8 +130,11 @@ def test_kubo_bastin_agrees_with_cell_cubature(model, mu, gamma, rtol):
 
 
 def test_error_estimate_bounds_true_error():
-    """The estimate at rtol 1e-4 bounds its distance to a run at rtol 1e-8 (whose own error
-    estimate is 1e-4 of the tolerance checked, so it counts as exact here)."""
+    """The estimate at rtol 1e-4 bounds its distance to the cell cubature at rtol 1e-8 within
+    the two estimates, and the bound is not carried by the reference: its error is at most
+    the loose run's (the loose run is often far more accurate than asked, ~1e-8 relative on
+    sigma, so "1e-2 of the loose error" would ask the reference for 1e-10), up to rounding
+    of the components that vanish by symmetry."""
     model, mu, gamma = square(), 1.0, 0.05
     f = lattice_integrand(model, mu, gamma, 0.0)
     loose = integrate_brillouin_zone_iterated(model, f, mu, gamma, _tolerances(1e-4),
@@ -140,7 +143,7 @@ def test_error_estimate_bounds_true_error():
     assert loose.converged and tight.converged
     true = np.abs(loose.estimate - tight.estimate)
     assert np.all(true <= loose.error + tight.error)
-    assert np.all(tight.error <= 1e-2 * loose.error)
+    assert np.all(tight.error <= loose.error + ROUNDING * tight.magnitude)
 
 
 def test_budget_is_respected():

@@ -16,6 +16,7 @@ import numpy as np
 from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
                          SPIN_DENSITY_FACTOR_PER_V_NM)
 from ..integrate.brillouin_zone import integrate_brillouin_zone
+from ..integrate.brillouin_zone_lines import integrate_brillouin_zone_iterated
 from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import ConstantBroadening
 from ..errors import ParameterError
@@ -143,25 +144,30 @@ def _tolerances(rtol):
     return tolerance
 
 
+#: The Brillouin-zone integrators by name (same call, same KSpaceIntegral).
+BRILLOUIN_ZONE_SCHEMES = {"cells": integrate_brillouin_zone,
+                          "lines": integrate_brillouin_zone_iterated}
+
+
 def lattice_response(model, fermi_energy, gamma, temperature, rtol, route="eigenbasis",
-                     max_kpoints=None, kernel="auto"):
+                     max_kpoints=None, kernel="auto", scheme="cells"):
     """:func:`kubo_sot.linear_response` of a lattice model (arguments already checked).
 
     Returns the KSpaceIntegral, its absolute tolerances (44,) and the LinearResponse, whose
     torkance is the response of T = -M x X(k); its provenance records the k-points
-    (``n_kpoints``) and the integrator.
+    (``n_kpoints``) and the integrator; ``scheme`` names one of BRILLOUIN_ZONE_SCHEMES.
     """
     kt = BOLTZMANN_EV_PER_K * temperature
     integrand = lattice_integrand(model, fermi_energy, gamma, kt, route, kernel)
     options = {} if max_kpoints is None else {"max_kpoints": max_kpoints}
     tolerance = _tolerances(rtol)
-    result = integrate_brillouin_zone(model, integrand, fermi_energy, max(gamma, kt),
-                                      tolerance, broadening=gamma, **options)
+    result = BRILLOUIN_ZONE_SCHEMES[scheme](model, integrand, fermi_energy, max(gamma, kt),
+                                            tolerance, broadening=gamma, **options)
     return (result, tolerance(result.estimate, result.magnitude),
-            assemble(model, result, fermi_energy, gamma, temperature, rtol, route))
+            assemble(model, result, fermi_energy, gamma, temperature, rtol, route, scheme))
 
 
-def assemble(model, result, fermi_energy, gamma, temperature, rtol, route):
+def assemble(model, result, fermi_energy, gamma, temperature, rtol, route, scheme="cells"):
     """LinearResponse from the packed (44,) integral."""
     from .. import __version__
     est, err = result.estimate, result.error
@@ -185,7 +191,8 @@ def assemble(model, result, fermi_energy, gamma, temperature, rtol, route):
         "model": model.parameters() if hasattr(model, "parameters") else repr(model),
         "fermi_energy_eV": fermi_energy, "broadening_eV": gamma,
         "temperature_K": temperature, "rtol": rtol, "route": route,
-        "integrator": "brillouin_zone", "n_kpoints": int(result.n_kpoints),
+        "integrator": "brillouin_zone" if scheme == "cells" else "brillouin_zone_lines",
+        "n_kpoints": int(result.n_kpoints),
         "converged": bool(result.converged), "package": "kubo_sot", "version": __version__,
         "units": {"conductivity": "e^2/h", "spin_density": "1/(V nm)", "torkance": "e/nm",
                   "energies": "eV", "wave vectors": "1/nm"},
