@@ -14,10 +14,12 @@ cos(ka) ~ 1 - (ka)^2/2 + (ka)^4/24 gives the lattice corrections.  For one spin-
 
 The Fermi sea of 2t(2 - cos - cos) = c q^2 (q^2 = (mu +- J)/c) has
 k^2(phi) = q^2 [1 + (q a)^2 (cos^4 phi + sin^4 phi)/12], so n = q^2/(4 pi) [1 + (q a)^2/16],
-and Int_sea cos k_x a = n - (a^2/2) Int_sea k_x^2 = q^2/(4 pi) [1 - (q a)^2/16].  Hence at
-fixed mu, per band,
+and Int_sea cos k_x a = n - (a^2/2) Int_sea k_x^2 = q^2/(4 pi) [1 - (q a)^2/16].  Carried
+one order further (the k^6 terms of E and the (ka)^4/24 of the cosine; angular averages
+<cos^4 + sin^4> = 3/4, <(cos^4 + sin^4)^2> = 19/32, <cos^6 + sin^6> = 5/8) the bracket is
+1 - (q a)^2/16 - (q a)^4/256.  Hence at fixed mu, per band,
 
-    sigma_lattice / sigma_continuum = 1 - (q a)^2 / 16 + O((q a)^4).
+    sigma_lattice / sigma_continuum = 1 - (q a)^2/16 - (q a)^4/256 + O((q a)^6).
 
 The torques need the same integral.  To first order in alpha the lattice's Rashba field
 b = (alpha/a)(sin k_y a, -sin k_x a) is proportional to the velocity 2 t a sin(k a)/hbar
@@ -31,8 +33,9 @@ and t_DL all get the relative correction
 
 w_n = 1 for sigma_xx and w_n = s_n (+1 majority, -1 minority) for the spin quantities; with
 only the majority band occupied all four are -(k_F a)^2/16, k_F^2 = (mu + J)/c.  The next
-terms are of relative order (k_F a)^2 (the (ka)^4 terms), Gamma/Delta (a broadened Fermi
-surface) and (alpha k_F/J)^2 (the Rashba field beyond first order).  sigma_xx of a
+terms, relative to this correction, are (k_F a)^2/16 (the order (ka)^4 above), Gamma/Delta
+(a broadened Fermi surface; Delta the distance of mu to the nearest band edge) and
+(alpha k_F/J)^2 (the Rashba field beyond first order).  sigma_xx of a
 parabolic band, (mu + J)/(2 Gamma), does not depend on the mass; the spin quantities scale
 as 1/c, so a wrong mass mapping shows in them (tests/test_validation_lattice.py).
 
@@ -81,11 +84,15 @@ SOURCE = "lattice model"  # protocol.check_kind: records of kind "lattice"
 
 
 def settings(quick):
-    """k_F a values and polar rtol of the continuum limit; rtol and mesh sizes of the route."""
+    """k_F a values and rtol of the continuum limit, and its lattice model: quick,
+    SquareLatticeRashbaFerromagnet (polar rays over the zone, ~1 s); full, also its
+    TightBindingModel writing through the adaptive Brillouin-zone integrator (~10 s each at
+    Gamma = 0.005 eV).  rtol and mesh sizes of the independent route."""
     if quick:
-        return dict(kfa=(0.4, 0.2, 0.1), rtol_limit=1e-6, rtol_route=1e-4, meshes=(192, 256))
-    return dict(kfa=(0.4, 0.2, 0.1, 0.05), rtol_limit=1e-7, rtol_route=1e-6,
-                meshes=(384, 512))
+        return dict(kfa=(0.4, 0.2, 0.1), rtol_limit=1e-6, tight_binding=False,
+                    rtol_route=1e-4, meshes=(192, 256))
+    return dict(kfa=(0.4, 0.2, 0.1, 0.05), rtol_limit=1e-5, tight_binding=True,
+                rtol_route=1e-6, meshes=(384, 512))
 
 
 @dataclass(frozen=True)
@@ -118,16 +125,18 @@ def lattice_correction(quantity, lattice_constant, fermi_energy, exchange, mass=
     return float(-(lattice_constant ** 2 / 16) * np.sum(w * q2 ** 2) / np.sum(w * q2))
 
 
-def square_lattice_for(kfa, mass_error=1.0):
-    """SquareLatticeRashbaFerromagnet of the continuum point with k_F a = ``kfa``:
-    a = kfa / k_F, t = c / a^2 (times ``mass_error``: a wrong mapping, for the tests)."""
+def square_lattice_for(kfa, mass_error=1.0, tight_binding=False):
+    """SquareLatticeRashbaFerromagnet (or, ``tight_binding``, its TightBindingModel
+    writing) of the continuum point with k_F a = ``kfa``: a = kfa / k_F, t = c / a^2 (times
+    ``mass_error``: a wrong mapping, for the tests)."""
     kf = fermi_wavevectors(CONTINUUM["fermi_energy"], CONTINUUM["exchange"],
                            CONTINUUM["mass"])[0]
     a = kfa / kf
-    return kubo_sot.SquareLatticeRashbaFerromagnet(
-        hopping=mass_error * kinetic_coefficient(CONTINUUM["mass"]) / a ** 2,
-        lattice_constant=a, alpha=CONTINUUM["alpha"], exchange=CONTINUUM["exchange"],
-        magnetization=TILTED)
+    build = square_rashba_ferromagnet if tight_binding else \
+        kubo_sot.SquareLatticeRashbaFerromagnet
+    return build(hopping=mass_error * kinetic_coefficient(CONTINUUM["mass"]) / a ** 2,
+                 lattice_constant=a, alpha=CONTINUUM["alpha"], exchange=CONTINUUM["exchange"],
+                 magnetization=TILTED)
 
 
 def continuum_model():
@@ -155,17 +164,18 @@ def quantity_and_error(response, quantity):
     return float(part["total"]), float(part["error"])
 
 
-def continuum_limit_value(quantity, kfa, rtol=1e-6, mass_error=1.0):
+def continuum_limit_value(quantity, kfa, rtol=1e-6, mass_error=1.0, tight_binding=False):
     """The lattice value of ``quantity`` at k_F a = ``kfa`` (the measured value of a
     continuum-limit record)."""
-    return quantity_and_error(_continuum_response(square_lattice_for(kfa, mass_error), rtol),
-                              quantity)[0]
+    model = square_lattice_for(kfa, mass_error, tight_binding)
+    return quantity_and_error(_continuum_response(model, rtol), quantity)[0]
 
 
-def deviation_exponent(quantity, kfas, rtol=1e-6):
+def deviation_exponent(quantity, kfas, rtol=1e-6, tight_binding=False):
     """Fitted p of |X_lattice - X_continuum| ~ (k_F a)^p."""
     ref = quantity_and_error(_continuum_response(continuum_model(), rtol), quantity)[0]
-    devs = [abs(continuum_limit_value(quantity, x, rtol) - ref) for x in kfas]
+    devs = [abs(continuum_limit_value(quantity, x, rtol, tight_binding=tight_binding) - ref)
+            for x in kfas]
     return float(np.polyfit(np.log(kfas), np.log(devs), 1)[0])
 
 
@@ -235,7 +245,8 @@ def compute(quick, n_jobs=1):
     start = time.perf_counter()
     cfg = settings(quick)
     tasks = [(("continuum",), _continuum_response, (continuum_model(), cfg["rtol_limit"]))]
-    tasks += [(("limit", x), _continuum_response, (square_lattice_for(x), cfg["rtol_limit"]))
+    tasks += [(("limit", x), _continuum_response,
+               (square_lattice_for(x, tight_binding=cfg["tight_binding"]), cfg["rtol_limit"]))
               for x in cfg["kfa"]]
     for name in ("square", "honeycomb"):
         tasks.append((("adaptive", name), _adaptive, (name, cfg["rtol_route"])))
@@ -259,18 +270,19 @@ def continuum_limit_records(cfg, data, mass_error=1.0):
               "hbar2_over_2m_eV_nm2": c}
     point = LatticePoint("square_lattice", "majority_only", params)
     cont = data[("continuum",)]
+    tb = ", tight_binding=True" if cfg["tight_binding"] else ""
     records = []
     for quantity in QUANTITIES:
         x_cont, e_cont = quantity_and_error(cont, quantity)
         devs, errs = [], []
         for kfa in cfg["kfa"]:
             lat = data[("limit", kfa)] if mass_error == 1.0 else _continuum_response(
-                square_lattice_for(kfa, mass_error), cfg["rtol_limit"])
+                square_lattice_for(kfa, mass_error, cfg["tight_binding"]), cfg["rtol_limit"])
             x_lat, e_lat = quantity_and_error(lat, quantity)
             a = kfa / kf
             corr = lattice_correction(quantity, a, p["fermi_energy"], p["exchange"], p["mass"])
             scale = abs(x_cont * corr)
-            tol = SAFETY * (kfa ** 2 + p["broadening"] / delta
+            tol = SAFETY * (kfa ** 2 / 16 + p["broadening"] / delta
                             + (p["alpha"] * kf / p["exchange"]) ** 2) + (e_lat + e_cont) / scale
             devs.append(abs(x_lat - x_cont))
             errs.append((e_lat + e_cont) / devs[-1] if devs[-1] > 0 else np.inf)
@@ -280,7 +292,7 @@ def continuum_limit_records(cfg, data, mass_error=1.0):
                 f"lattice_{quantity}", f"continuum_limit_kFa_{kfa:g}", point, x_lat,
                 x_cont * (1 + corr), tol, "lattice_expansion",
                 f"validation.lattice.continuum_limit_value({quantity!r}, {kfa!r}, "
-                f"rtol={cfg['rtol_limit']:g})", ind,
+                f"rtol={cfg['rtol_limit']:g}{tb})", ind,
                 f"{SOURCE}: continuum limit of the square lattice, cos(ka) ~ 1 - (ka)^2/2 "
                 "+ (ka)^4/24 (validation/lattice.py)",
                 "X_lattice = X_continuum (hbar^2/2m = t a^2, same alpha and band bottom)",
@@ -288,11 +300,11 @@ def continuum_limit_records(cfg, data, mass_error=1.0):
                 scale_name="lattice correction |X (k_F a)^2/16|"))
         kfas = np.array(cfg["kfa"])
         slope = float(np.polyfit(np.log(kfas), np.log(devs), 1)[0])
-        tol = SAFETY * (kfas.max() ** 2 + 2 * max(errs)) / np.log(kfas.max() / kfas.min())
+        tol = SAFETY * (kfas.max() ** 2 / 16 + 2 * max(errs)) / np.log(kfas.max() / kfas.min())
         records.append(record(
             f"lattice_{quantity}", "deviation_power_law", point, slope, 2.0, tol,
             "lattice_scaling", f"validation.lattice.deviation_exponent({quantity!r}, "
-            f"{tuple(cfg['kfa'])!r}, rtol={cfg['rtol_limit']:g})",
+            f"{tuple(cfg['kfa'])!r}, rtol={cfg['rtol_limit']:g}{tb})",
             {"kF_a": list(cfg["kfa"]), "deviations": devs},
             f"{SOURCE}: lattice corrections are O((k_F a)^2)",
             "|X_lattice - X_continuum| ~ (k_F a)^p", "p = 2", scale=1.0))
@@ -368,7 +380,9 @@ def section(records, cfg, seconds):
         f"Computed in {seconds:.1f} s (one core).  Two kinds of checks (table in the summary, "
         "details under Checks).", "",
         "**Continuum limit k_F a << 1 of the square lattice.**  "
-        "kubo_sot.SquareLatticeRashbaFerromagnet with hbar^2/2m = t a^2, the same alpha and "
+        + ("The square Rashba ferromagnet as a TightBindingModel (adaptive Brillouin-zone "
+           "integral)" if cfg["tight_binding"] else "kubo_sot.SquareLatticeRashbaFerromagnet")
+        + f" at rtol {cfg['rtol_limit']:g} with hbar^2/2m = t a^2, the same alpha and "
         "the same band bottom, against kubo_sot.RashbaFerromagnet, at "
         f"alpha = {p['alpha']} eV nm, J = {p['exchange']} eV, mu = {p['fermi_energy']} eV, "
         f"Gamma = {p['broadening']} eV (majority band only), M = {TILTED}, E = x, at "
@@ -379,8 +393,9 @@ def section(records, cfg, seconds):
         "contains Int_sea cos k_x a = n (1 - (k_F a)^2/8); the lattice Rashba field "
         "(alpha/a) sin ka is parallel to the velocity, and d b_y/dk_x = -alpha cos k_x a).  "
         "The check holds when the lattice value minus the continuum value times "
-        "(1 - (k_F a)^2/16) is within 3 ((k_F a)^2 + Gamma/Delta + (alpha k_F/J)^2) of the "
-        "correction (the next orders) plus the integration errors; the fitted power of "
+        "(1 - (k_F a)^2/16) is within 3 ((k_F a)^2/16 + Gamma/Delta + (alpha k_F/J)^2) of "
+        "the correction (the next orders; the first, -(k_F a)^4/256 for sigma_xx, is derived "
+        "too) plus the integration errors; the fitted power of "
         "|X_lattice - X_continuum| in k_F a must be 2.  Held: coefficient "
         f"{held('lattice_', 'continuum_limit')}, power law "
         f"{held('lattice_', 'deviation_power_law')}.  sigma_xx of a parabolic band is "

@@ -25,12 +25,12 @@ TOLERANCE_REASONS = {
                  "limit), times 3",
     "edelstein": "next order J/(alpha k_F) of the spin texture plus (Gamma/Delta)^2, times 3",
     "scaling": "curvature of log X over the fitted Gamma range: Gamma_max / Delta, times 3",
-    "lattice_expansion": "next orders of the lattice expansion: (k_F a)^2 (the (ka)^4 terms), "
+    "lattice_expansion": "next orders of the lattice expansion: (k_F a)^2/16 (the (ka)^4 terms), "
                          "Gamma/Delta and (alpha k_F/J)^2 relative to the leading correction "
                          "-(k_F a)^2/16, times 3, plus the integration errors of both models "
                          "relative to that correction",
     "lattice_scaling": "curvature of log|X_lattice - X_continuum| over the k_F a range "
-                       "((k_F a)_max^2) plus twice the largest relative integration error of "
+                       "((k_F a)_max^2/16) plus twice the largest relative integration error of "
                        "the deviations, divided by ln((k_F a)_max/(k_F a)_min), times 3",
     "lattice_route": "the adaptive error estimate plus the mesh error (difference of two "
                      "mesh sizes); for all components: their ratio <= 1",
