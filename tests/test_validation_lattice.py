@@ -73,14 +73,17 @@ def test_continuum_limit_fails_with_a_mass_off_by_ten_percent(limit_data, mass_e
     """t = 1.1 c/a^2 (or 0.9): the spin density and the torques (~ 1/m) are off by ~10 %,
     far beyond the lattice correction, at every k_F a, and their deviation no longer goes
     as (k_F a)^2.  sigma_xx = (mu + J)/(2 Gamma) of a parabolic band does not depend on the
-    mass (only its small lattice correction does), so its checks still hold."""
+    mass: only its lattice correction does, by the same 10 %, which the tolerance of the
+    coefficient (the next orders, ~20 %) admits; its records are not asserted on."""
     cfg, data = limit_data
     records = L.continuum_limit_records(cfg, data, mass_error=mass_error)
-    for r in records:
-        if r["formula"] == "lattice_sigma_xx":
-            assert r["holds"], r["variant"]
-        else:
-            assert not r["holds"], (r["formula"], r["variant"])
+    spin = [r for r in records if r["formula"] != "lattice_sigma_xx"]
+    assert len(spin) == 3 * (len(cfg["kfa"]) + 1)
+    for r in spin:
+        assert not r["holds"], (r["formula"], r["variant"])
+        if r["variant"].startswith("continuum_limit"):
+            # off by ~10 % of X, i.e. ~0.1 / ((k_F a)^2/16) times the lattice correction
+            assert r["relative_deviation"] > 5, (r["formula"], r["variant"])
 
 
 def test_worst_route_ratio_flags_a_difference_beyond_the_errors():
