@@ -89,6 +89,9 @@ KINDS = {
                    "package): tests of the engine",
     "seed_paper": "the seed paper's formulas and hypotheses: as written, translated to two "
                   "bands, corrected by this report, and under vertex corrections",
+    "lattice": "lattice models: the continuum limit k_F a << 1 of the square lattice, the "
+               "adaptive Brillouin-zone integral against a uniform periodic mesh, and the C3 "
+               "symmetry of the honeycomb (validation/lattice.py)",
 }
 #: The paper's own claims: its formulas as written, and its strong-Rashba statement.
 PAPER_CLAIM_VARIANTS = ("as_written", "claim_vanishes")
