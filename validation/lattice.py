@@ -406,8 +406,8 @@ def section(records, cfg, seconds):
         "(X_lattice / X_continuum - 1) / (-(k_F a)^2/16): it is 1 where the expansion holds, "
         "and its drift with k_F a is the next order (+(k_F a)^2/16 for sigma_xx).  For this M "
         "(in the xz plane, E = x) e_FL = M x y, so chi_yx and t_FL carry the same "
-        "information (t = J M x chi); they come from different operators (s and "
-        "T = -M x X) of the engine.  The spin density along M is of order alpha^2 and has no "
+        "information (t = J M x chi: the spin-density tensor is checked as such, the torques "
+        "as the user reads them).  The spin density along M is of order alpha^2 and has no "
         "derived lattice coefficient; it is not checked.", "",
         "| quantity | X_continuum | " + " | ".join(f"k_F a = {x:g}" for x in cfg["kfa"])
         + " | fitted power p |", "|---|---|" + "---|" * (len(cfg["kfa"]) + 1)]
