@@ -377,8 +377,8 @@ def section(records, cfg, seconds):
     p = CONTINUUM
     lines = [
         "## Lattice models", "",
-        f"Computed in {seconds:.1f} s (one core).  Two kinds of checks (table in the summary, "
-        "details under Checks).", "",
+        f"This section took {seconds:.1f} s (wall time).  Two kinds of checks (table in the "
+        "summary, details under Checks).", "",
         "**Continuum limit k_F a << 1 of the square lattice.**  "
         + ("The square Rashba ferromagnet as a TightBindingModel (adaptive Brillouin-zone "
            "integral)" if cfg["tight_binding"] else "kubo_sot.SquareLatticeRashbaFerromagnet")
@@ -427,7 +427,10 @@ def section(records, cfg, seconds):
         "**Independent route.**  The adaptive Brillouin-zone integral at rtol "
         f"{cfg['rtol_route']:g} against a uniform periodic {cfg['meshes'][1]} x "
         f"{cfg['meshes'][1]} mesh of the same per-k integrand (mesh error: its difference to "
-        f"{cfg['meshes'][0]} x {cfg['meshes'][0]}), Gamma = {ROUTE_GAMMA} eV, M = {TILTED}: "
+        f"{cfg['meshes'][0]} x {cfg['meshes'][0]}; both use the same per-k kernel, so this "
+        "checks the k-space strategy and its error estimate; the kernel is checked against "
+        f"explicit Green's functions in tests/test_nband_kernel.py), Gamma = {ROUTE_GAMMA} eV, "
+        f"M = {TILTED}: "
         f"the square Rashba ferromagnet as a TightBindingModel (t = {SQUARE['hopping']} eV, "
         f"a = {SQUARE['lattice_constant']} nm, alpha = {SQUARE['alpha']} eV nm, "
         f"J = {SQUARE['exchange']} eV, mu = {SQUARE_MU} eV, both bands), held "
