@@ -35,6 +35,10 @@ def test_results_json_has_every_formula_regime_and_filling(run):
             "tolerance", "holds", "parameters"}
     for r in records:
         assert keys <= set(r)
+        if r["kind"] == "lattice":
+            assert r["regime"] in ("square_lattice", "honeycomb_lattice")
+            assert r["filling"] in ("majority_only", "both_bands", "valleys_K_K'")
+            continue
         assert r["regime"] in ("weak_rashba", "strong_rashba", "pure_rashba", "pure_exchange")
         assert r["filling"] in ("majority_only", "both_bands")
 
@@ -60,6 +64,7 @@ def test_report_and_figures(run):
     text = (out / "report.md").read_text()
     assert text.index("## Summary") < text.index("## How the paper's formulas are translated")
     assert "## Does the spin-force picture survive vertex corrections?" in text
+    assert text.index("## Lattice models") < text.index("## How the paper's formulas")
     for r in records:
         assert r["call"] in text
     for name in ("torques_vs_rashba.png", "gamma_scaling.png", "torques_vs_angle.png",
@@ -69,7 +74,9 @@ def test_report_and_figures(run):
 
 
 @pytest.mark.parametrize("index", [0, 5, 8, 13, "vc_amr", "vc_edelstein_only",
-                                   "one_band_ladder_ratio", -1])
+                                   "one_band_ladder_ratio", "continuum_limit_kFa_0.4",
+                                   "deviation_power_law", "route_all_components",
+                                   "route_damping_like_torque", -1])
 def test_records_are_reproduced_by_their_call(run, index):
     _, records = run
     r = (records[index] if isinstance(index, int)
@@ -80,8 +87,9 @@ def test_records_are_reproduced_by_their_call(run, index):
 
 
 def test_headline_counts_each_kind(run):
-    """The headline counts closed forms and the seed paper's formulas separately, and the
-    paper's own claims (as written) per regime; the kinds partition the records."""
+    """The headline counts closed forms, the seed paper's formulas and the lattice-model
+    checks separately, and the paper's own claims (as written) per regime; the kinds
+    partition the records."""
     from validation.protocol import KINDS, check_kind
     from validation.report import headline
     out, records = run
@@ -90,14 +98,17 @@ def test_headline_counts_each_kind(run):
         assert r["kind"] == check_kind(r["source"])
     closed = [r for r in records if r["kind"] == "closed_form"]
     paper = [r for r in records if r["kind"] == "seed_paper"]
-    assert len(closed) + len(paper) == len(records)
+    lattice = [r for r in records if r["kind"] == "lattice"]
+    assert len(closed) + len(paper) + len(lattice) == len(records)
     assert all(r["holds"] for r in closed)  # the engine against the literature
+    assert all(r["holds"] for r in lattice)  # the lattice models and the BZ integrator
     text = headline(records)
     assert text.startswith(f"{len(closed)} of {len(closed)} literature closed forms hold; "
                            f"{sum(r['holds'] for r in paper)} of {len(paper)} seed-paper")
     weak_one = [r for r in paper if (r["regime"], r["filling"], r["variant"])
                 == ("weak_rashba", "majority_only", "as_written")]
     assert f"weak Rashba one band {sum(r['holds'] for r in weak_one)}/{len(weak_one)}" in text
+    assert text.endswith(f"; {len(lattice)} of {len(lattice)} lattice-model checks hold")
     assert text in (out / "report.md").read_text()
 
 
@@ -118,7 +129,9 @@ def test_summary_rows_carry_units_and_the_deviation_reference(run):
     text = (out / "report.md").read_text()
     closed = text[text.index("### Literature closed forms"):]
     paper = text[text.index("### The seed paper"):]
-    for kind, section in (("closed_form", closed), ("seed_paper", paper)):
+    lattice = text[text.index("### Lattice models"):]
+    for kind, section in (("closed_form", closed), ("seed_paper", paper),
+                          ("lattice", lattice)):
         rs = [r for r in records if r["kind"] == kind]
         rows = _table_rows(section)
         assert len(rows) == len(rs)

@@ -8,7 +8,7 @@ from kubo_sot._cliutil import ArgumentParser, check_output_folder, n_jobs
 from kubo_sot.errors import ConvergenceError, ParameterError
 
 from .report import headline, write_figures, write_report, write_results
-from . import vertex
+from . import lattice, vertex
 from .run import build_records, compute_responses
 
 
@@ -25,10 +25,13 @@ def run_validation(quick=True, out="validation_report", n_jobs=1):
     vc_rtol, vc_responses = vertex.compute(quick, n_jobs)
     vc_records = vertex.build_records(vc_rtol, vc_responses)
     records += vc_records
+    lattice_cfg, lattice_data, lattice_seconds = lattice.compute(quick, n_jobs)
+    records += lattice.build_records(lattice_cfg, lattice_data)
     write_results(records, out)
     figures = write_figures(cfg, responses, out, vc_responses)
     write_report(records, cfg, responses, out, quick, time.perf_counter() - start, figures,
-                 vertex.section(vc_records, vc_responses))
+                 vertex.section(vc_records, vc_responses),
+                 lattice.section(records, lattice_cfg, lattice_seconds))
     return records
 
 

@@ -25,6 +25,15 @@ TOLERANCE_REASONS = {
                  "limit), times 3",
     "edelstein": "next order J/(alpha k_F) of the spin texture plus (Gamma/Delta)^2, times 3",
     "scaling": "curvature of log X over the fitted Gamma range: Gamma_max / Delta, times 3",
+    "lattice_expansion": "next orders of the lattice expansion: (k_F a)^2/16 (the (ka)^4 terms), "
+                         "Gamma/Delta and (alpha k_F/J)^2 relative to the leading correction "
+                         "-(k_F a)^2/16, times 3, plus the integration errors of both models "
+                         "relative to that correction",
+    "lattice_scaling": "curvature of log|X_lattice - X_continuum| over the k_F a range "
+                       "((k_F a)_max^2/16) plus twice the largest relative integration error of "
+                       "the deviations, divided by ln((k_F a)_max/(k_F a)_min), times 3",
+    "lattice_route": "the adaptive error estimate plus the mesh error (difference of two "
+                     "mesh sizes); for all components: their ratio <= 1",
     "ladder": "the non-crossing (SCBA + ladder) result and the leading-order statement differ "
               "at first order in Gamma / Delta, times 3",
 }
@@ -80,10 +89,14 @@ KINDS = {
                    "package): tests of the engine",
     "seed_paper": "the seed paper's formulas and hypotheses: as written, translated to two "
                   "bands, corrected by this report, and under vertex corrections",
+    "lattice": "lattice models: the continuum limit k_F a << 1 of the square lattice, the "
+               "adaptive Brillouin-zone integral against a uniform periodic mesh, and the C3 "
+               "symmetry of the honeycomb (validation/lattice.py)",
 }
 #: The paper's own claims: its formulas as written, and its strong-Rashba statement.
 PAPER_CLAIM_VARIANTS = ("as_written", "claim_vanishes")
 _SEED_PAPER_SOURCES = ("seed paper", "this report", "bare bubble")
+_LATTICE_SOURCES = ("lattice model",)
 
 
 #: Unit of the measured and predicted values of each formula (variants that compare a
@@ -96,9 +109,14 @@ UNITS = {
     "vc_field_like_torque": "e/nm", "vc_damping_like_torque": "e/nm", "vc_amr": "1",
     "vc_edelstein_only": "1/(V nm)", "vc_damping_like_vanishes": "1",
     "vc_anomalous_hall": "e^2/h", "vc_drude_conductivity": "e^2/h",
+    "lattice_sigma_xx": "e^2/h", "lattice_spin_density_yx": "1/(V nm)",
+    "lattice_field_like_torque": "e/nm", "lattice_damping_like_torque": "e/nm",
+    "route_sigma_xx": "e^2/h", "route_sigma_xy": "e^2/h", "route_spin_density_yx": "1/(V nm)",
+    "route_field_like_torque": "e/nm", "route_damping_like_torque": "e/nm",
+    "route_all_components": "1", "c3_sigma_yy": "e^2/h",
 }
 VARIANT_UNITS = {"claim_vanishes": "1", "one_band_ladder_ratio": "1",
-                 "power_law": "1"}  # power_law: the fitted exponent
+                 "power_law": "1", "deviation_power_law": "1"}  # fitted exponents
 
 
 def unit_of(formula, variant):
@@ -108,7 +126,10 @@ def unit_of(formula, variant):
 
 def check_kind(source):
     """"seed_paper" for a prediction taken from the seed paper (or derived from it here:
-    its translation, its correction, its bare-bubble counterpart), else "closed_form"."""
+    its translation, its correction, its bare-bubble counterpart), "lattice" for the checks
+    of the lattice models (validation/lattice.py), else "closed_form"."""
+    if source.startswith(_LATTICE_SOURCES):
+        return "lattice"
     return "seed_paper" if source.startswith(_SEED_PAPER_SOURCES) else "closed_form"
 
 

@@ -96,8 +96,7 @@ def _summary(records):
               "the only part the formula predicts beyond Ohm's law).", ""]
     for kind in KINDS:
         rs = [r for r in records if r["kind"] == kind]
-        title = ("Literature closed forms" if kind == "closed_form"
-                 else "The seed paper's formulas and hypotheses")
+        title = KIND_TITLES[kind]
         lines += [f"### {title}: {sum(r['holds'] for r in rs)} of {len(rs)} hold", "",
                   "| formula | variant | regime | filling | measured | predicted | rel. dev. | "
                   "relative to | tolerance | verdict |", "|---|" + "---|" * 9]
@@ -114,21 +113,32 @@ def _summary(records):
 
 
 def headline(records):
-    """One line: how many checks hold, per kind (protocol.KINDS), and the paper's own claims
-    (its formulas as written) per regime and filling."""
-    parts = []
-    for kind in KINDS:
-        rs = [r for r in records if r["kind"] == kind]
-        parts.append(f"{sum(r['holds'] for r in rs)} of {len(rs)} "
-                     + ("literature closed forms" if kind == "closed_form"
-                        else "seed-paper formulas and hypotheses") + " hold")
+    """One line: how many checks hold, per kind (protocol.KINDS), with the paper's own
+    claims (its formulas as written) per regime and filling after the seed-paper count."""
     claims = []
     for regime, filling, label in REGIME_LABELS:
         rs = [r for r in records if r["kind"] == "seed_paper" and r["regime"] == regime
               and r["filling"] == filling and r["variant"] in PAPER_CLAIM_VARIANTS]
         claims.append(f"{label} {sum(r['holds'] for r in rs)}/{len(rs)}")
-    return "; ".join(parts) + " (the paper's own claims: " + ", ".join(claims) + ")"
+    parts = []
+    for kind in KINDS:
+        rs = [r for r in records if r["kind"] == kind]
+        if kind == "lattice" and not rs:
+            continue  # a run without the lattice section
+        text = f"{sum(r['holds'] for r in rs)} of {len(rs)} {KIND_HEADLINES[kind]} hold"
+        if kind == "seed_paper":
+            text += " (the paper's own claims: " + ", ".join(claims) + ")"
+        parts.append(text)
+    return "; ".join(parts)
 
+
+#: Titles of the per-kind tables of the summary, and the words of the headline.
+KIND_TITLES = {"closed_form": "Literature closed forms",
+               "seed_paper": "The seed paper's formulas and hypotheses",
+               "lattice": "Lattice models"}
+KIND_HEADLINES = {"closed_form": "literature closed forms",
+                  "seed_paper": "seed-paper formulas and hypotheses",
+                  "lattice": "lattice-model checks"}
 
 REGIME_LABELS = [("weak_rashba", "majority_only", "weak Rashba one band"),
                  ("weak_rashba", "both_bands", "weak Rashba both bands"),
@@ -144,19 +154,22 @@ def write_results(records, out):
     (out / "results.json").write_text(json.dumps(records, indent=1))
 
 
-def write_report(records, cfg, responses, out, quick, seconds, figures, vertex_section=""):
+def write_report(records, cfg, responses, out, quick, seconds, figures, vertex_section="",
+                 lattice_section=""):
     lines = ["# kubo_sot validation report", "",
              f"kubo_sot {kubo_sot.__version__}; mode: {'quick' if quick else 'full'}; "
              f"wall time {seconds:.0f} s.  Seed paper: Ho, Tan, Shen & Jalil, *Newton's "
              "second law in spin-orbit torque* (equation numbers of its text).", "",
              "## Summary", ""] + _summary(records)
-    lines += ["", _conclusions(records), vertex_section, TRANSLATION, "## Regime points", ""]
+    lines += ["", _conclusions(records), vertex_section, lattice_section, TRANSLATION,
+              "## Regime points", ""]
     lines += ["| regime | filling | alpha (eV nm) | J (eV) | mu (eV) | Gamma (eV) | "
               "alpha k_F/J | n_- (nm^-2) | n_+ (nm^-2) | P | eta |", "|---|" * 1 + "---|" * 10]
     seen = set()
     for r in records:
         key = (r["regime"], r["filling"])
-        if key in seen or r["formula"].startswith(("gamma_scaling", "vc_")):
+        if key in seen or r["formula"].startswith(("gamma_scaling", "vc_")) \
+                or r["kind"] == "lattice":
             continue
         seen.add(key)
         p, i = r["parameters"], r["indicators"]
