@@ -1,7 +1,10 @@
 """One sweep point: model + linear response -> a flat, JSON-able record of numbers."""
 
+import contextlib
+
 import numpy as np
 
+from .._parallel import single_blas_thread
 from ..errors import ParameterError
 from ..models import RashbaFerromagnet
 from ..models.disorder import WhiteNoiseDisorder
@@ -49,11 +52,15 @@ def check_point(spec, model_factory=None):
 
 
 def evaluate_point(spec, model_factory=None):
-    """All quantities of one point as plain lists/floats (independent of the back end)."""
+    """All quantities of one point as plain lists/floats (independent of the back end: a
+    tight-binding point, whose Fourier sums are BLAS products, is computed with one BLAS
+    thread in every process, :func:`kubo_sot._parallel.single_blas_thread`)."""
     model = build_model(spec, model_factory)
-    r = linear_response(model, spec["fermi_energy"], _broadening(spec),
-                        spec["temperature"], spec["rtol"],
-                        vertex_corrections=spec["vertex_corrections"])
+    pinned = single_blas_thread() if "model" in spec else contextlib.nullcontext()
+    with pinned:
+        r = linear_response(model, spec["fermi_energy"], _broadening(spec),
+                            spec["temperature"], spec["rtol"],
+                            vertex_corrections=spec["vertex_corrections"])
     return _record(r, spec)
 
 
