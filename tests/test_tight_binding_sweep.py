@@ -339,3 +339,43 @@ def test_example_configurations_load():
         specs = expand(base, grid)[1]
         assert all(s["model"]["type"] == "tight_binding" for s in specs)
         evaluate.check_point(specs[0])
+
+
+def test_files_read_with_the_hr_file_are_in_the_key_and_positions_reach_the_model(tmp_path):
+    """A honeycomb model (two sites per cell) through an hr_file: with orbital_positions
+    given its velocity has the intracell term (equal to the original model's), and the
+    lattice from seedname_tb.dat and the centres from seedname_centres.xyz are hashed."""
+    from kubo_sot.models.lattices import honeycomb_example
+    original = honeycomb_example(magnetization=(0, 0, 1))
+    hr = tmp_path / "hc_hr.dat"
+    write_model_hr(hr, original)
+    positions = original.orbital_positions.tolist()
+    base = {"hr_file": str(hr), "spin_operators": "interleaved", "exchange": 0.1,
+            "file_magnetization": [0, 0, 1], "lattice_vectors": original.lattice_vectors.tolist(),
+            "orbital_positions": positions, "magnetization": [0.6, 0, 0.8],
+            "fermi_energy": 0.5, **RESPONSE}
+    spec = expand(base, {"fermi_energy": [0.5]})[1][0]
+    model = evaluate.build_model(spec)
+    reference = dataclasses.replace(original, magnetization=(0.6, 0, 0.8))
+    k = np.array([[3.0, -7.0], [11.0, 2.5]])
+    for a, b in zip(model.hamiltonian_and_velocity(k[:, 0], k[:, 1]),
+                    reference.hamiltonian_and_velocity(k[:, 0], k[:, 1])):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
+    # Without lattice_vectors and orbital_positions: hc_tb.dat and hc_centres.xyz (Angstrom).
+    angstrom = 10 * original.lattice_vectors
+    (tmp_path / "hc_tb.dat").write_text(
+        "written by the test\n" + "".join(f"{x:.16f} {y:.16f} 0.0\n" for x, y in angstrom)
+        + "0.0 0.0 10.0\n")
+    centres = tmp_path / "hc_centres.xyz"
+    centres.write_text("4\ncentres\n" + "".join(f"X {10 * x:.16f} {10 * y:.16f} 0.0\n"
+                                               for x, y in positions))
+    bare = {k: v for k, v in base.items() if k not in ("lattice_vectors", "orbital_positions")}
+    spec = expand(bare, {"fermi_energy": [0.5]})[1][0]
+    assert spec["model"]["lattice_file"] == str(tmp_path / "hc_tb.dat")
+    assert spec["model"]["centres_file"] == str(centres)
+    model = evaluate.build_model(spec)
+    np.testing.assert_allclose(model.orbital_positions, reference.orbital_positions,
+                               rtol=0, atol=1e-15)
+    key = point_key(spec)
+    centres.write_text(centres.read_text().replace("X ", "X  "))  # same numbers, new bytes
+    assert point_key(expand(bare, {"fermi_energy": [0.5]})[1][0]) != key
