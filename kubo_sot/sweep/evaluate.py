@@ -54,7 +54,7 @@ def check_point(spec, model_factory=None):
 def evaluate_point(spec, model_factory=None):
     """All quantities of one point as plain lists/floats (independent of the back end: a
     tight-binding point, whose Fourier sums are BLAS products, is computed with one BLAS
-    thread in every process, :func:`kubo_sot._parallel.single_blas_thread`)."""
+    thread in every process: ``kubo_sot._parallel.single_blas_thread``)."""
     model = build_model(spec, model_factory)
     pinned = single_blas_thread() if "model" in spec else contextlib.nullcontext()
     with pinned:

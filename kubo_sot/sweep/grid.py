@@ -104,7 +104,7 @@ def point_spec(base, overrides):
 
     A Rashba point (``model`` absent or "rashba") is the flat dict of its parameters, as it
     always was (stored points stay valid); a tight-binding point identifies its model in
-    ``spec["model"]`` (:func:`tight_binding_model_spec`)."""
+    ``spec["model"]`` (:func:`kubo_sot.sweep.tight_binding.model_spec`)."""
     if _model_kind(base, overrides) != "rashba":
         return _tight_binding_point_spec(base, overrides)
     p = {**DEFAULTS, **base, **overrides}
