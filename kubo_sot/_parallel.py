@@ -1,4 +1,6 @@
-"""Splitting a list of independent points into joblib tasks."""
+"""Splitting a list of independent points into joblib tasks; pinning BLAS to one thread."""
+
+import contextlib
 
 # Tasks per worker: each task is a chunk of points, so that light points (~1 ms) are not
 # dominated by the ~1 ms round trip of a task; several chunks per worker keep the load
@@ -16,3 +18,23 @@ def interleaved_chunks(items, n_jobs):
     workers = cpu_count() if n_jobs == -1 else n_jobs
     n_chunks = min(len(items), CHUNKS_PER_WORKER * workers)
     return [items[i::n_chunks] for i in range(n_chunks)]
+
+
+@contextlib.contextmanager
+def single_blas_thread():
+    """Run the body with BLAS/OpenMP limited to one thread (threadpoolctl), as in a joblib
+    worker (``inner_max_num_threads=1``) or a cluster worker (OMP/OPENBLAS_NUM_THREADS=1).
+
+    A multithreaded BLAS splits a matrix product (the Fourier sum of a TightBindingModel,
+    sum_R exp(i k.R) h(R) for thousands of k at once) between threads with kernels that
+    round differently, so without this a point computed in the sweep's own process differs
+    in the last bits from the same point on a worker.  Yields whether the limit is in
+    force: without threadpoolctl (``pip install threadpoolctl``, in the ``io`` extra) the
+    body runs with the process's threads."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield False
+        return
+    with threadpool_limits(limits=1):
+        yield True

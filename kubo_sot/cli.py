@@ -39,19 +39,22 @@ def _floats(text, name, count=None):
 
 
 def _model_arguments(p, magnetization=True):
-    p.add_argument("--alpha", type=float, default=DEFAULTS["alpha"],
-                   help="Rashba parameter alpha in eV nm (default %(default)s)")
-    p.add_argument("--exchange", type=float, default=DEFAULTS["exchange"],
-                   help="exchange energy J in eV (default %(default)s)")
+    # None: not given (filled in from DEFAULTS by _model, which needs to know whether an
+    # option was given at all: --model-config rules them out).
+    p.add_argument("--alpha", type=float, default=None,
+                   help=f"Rashba parameter alpha in eV nm (default {DEFAULTS['alpha']})")
+    p.add_argument("--exchange", type=float, default=None,
+                   help=f"exchange energy J in eV (default {DEFAULTS['exchange']})")
     if magnetization:
-        p.add_argument("--magnetization", default=DEFAULTS["magnetization"],
-                       help="unit vector M as mx,my,mz (default %(default)s)")
+        p.add_argument("--magnetization", default=None,
+                       help="unit vector M as mx,my,mz (default: the magnetization of "
+                            f"--model-config's [model], else {DEFAULTS['magnetization']})")
     else:  # accepted only to explain why it does not apply
         p.add_argument("--magnetization", default=None,
                        help="not accepted: amr rotates M in the plane itself, at the "
                             "angles theta from E (an error if given)")
-    p.add_argument("--mass", type=float, default=DEFAULTS["mass"],
-                   help="effective mass in m_e (default %(default)s)")
+    p.add_argument("--mass", type=float, default=None,
+                   help=f"effective mass in m_e (default {DEFAULTS['mass']})")
     p.add_argument("--fermi-energy", type=float, default=DEFAULTS["fermi_energy"],
                    help="chemical potential in eV (default %(default)s)")
     p.add_argument("--broadening", type=float, default=DEFAULTS["broadening"],
@@ -76,11 +79,19 @@ def _model_arguments(p, magnetization=True):
 def _parser():
     parser = ArgumentParser(
         prog="kubo-sot", description="Kubo-Bastin spin-orbit torques, spin density, "
-        "conductivity and AMR of the 2D Rashba ferromagnet (Ho et al., Eq. 1).")
+        "conductivity and AMR of the 2D Rashba ferromagnet (Ho et al., Eq. 1) and of "
+        "tight-binding models (response --model-config, sweep).")
     parser.add_argument("--version", action="version", version=f"kubo_sot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     p = sub.add_parser("response", help="linear response at one parameter point")
     _model_arguments(p)
+    p.add_argument("--model-config", default=None, metavar="FILE.toml",
+                   help="take the model from the [model] table of a TOML file, as a sweep "
+                        "does (e.g. a tight-binding model: factory = 'package.module:"
+                        "function', or hr_file = a Wannier90 _hr.dat with spin_operators, "
+                        "lattice_vectors in nm, exchange J in eV, file_magnetization; "
+                        "schema: kubo_sot.sweep.config); not with --alpha, --exchange, "
+                        "--mass")
     p.add_argument("--route", default="eigenbasis", choices=["eigenbasis", "green"],
                    help="closed-form eigenbasis route or explicit-Green check route")
     p.add_argument("--field-direction", default="1,0",
@@ -155,6 +166,11 @@ def amr_angles(count):
 
 
 def _model(args):
+    if getattr(args, "model_config", None) is not None:
+        return _configured_model(args)
+    for name in ("alpha", "exchange", "mass"):
+        if getattr(args, name) is None:
+            setattr(args, name, DEFAULTS[name])
     if args.command == "amr":
         if args.magnetization is not None:
             raise ParameterError(
@@ -162,9 +178,38 @@ def _model(args):
                 "(M at angle theta from E, theta set by --angles); leave --magnetization out")
         magnetization = (1.0, 0.0, 0.0)  # replaced by the in-plane directions
     else:
-        magnetization = _floats(args.magnetization, "magnetization", 3)
+        magnetization = _floats(args.magnetization or DEFAULTS["magnetization"],
+                                "magnetization", 3)
     return RashbaFerromagnet(alpha=args.alpha, exchange=args.exchange, mass=args.mass,
                              magnetization=magnetization)
+
+
+def _configured_model(args):
+    """The model of ``--model-config``'s [model] table, checked and built as a sweep's
+    point is (:func:`kubo_sot.sweep.grid.point_spec`, :func:`kubo_sot.sweep.evaluate.
+    build_model`: a tight-binding model's files are hashed and read once); --magnetization
+    replaces the table's magnetization."""
+    from .sweep.config import load_model_section
+    from .sweep.evaluate import build_model
+    from .sweep.grid import point_spec
+    check_input_file(args.model_config, "--model-config")
+    given = [f"--{name}" for name in ("alpha", "exchange", "mass")
+             if getattr(args, name) is not None]
+    if given:
+        raise ParameterError(f"{', '.join(given)} with --model-config {args.model_config}: "
+                             "the model comes from the file's [model] table; set its "
+                             "parameters there")
+    settings = load_model_section(args.model_config)
+    if args.magnetization is not None:
+        settings["magnetization"] = _floats(args.magnetization, "magnetization", 3)
+    settings.setdefault("magnetization", _floats(DEFAULTS["magnetization"], "magnetization"))
+    spec = point_spec({**settings, "fermi_energy": args.fermi_energy,
+                       "broadening": args.broadening, "temperature": args.temperature,
+                       "rtol": args.rtol,
+                       "disorder": "white_noise" if args.white_noise else "constant_gamma",
+                       "vertex_corrections": args.vertex_corrections}, {})
+    args.mass = spec.get("mass", DEFAULTS["mass"])  # the Born width of --white-noise
+    return build_model(spec)
 
 
 def _format_matrix(rows, width=13):
@@ -176,8 +221,14 @@ def _response_table(r, tc, note=""):
     p = r.provenance
     out.append(f"kubo_sot {p['version']}  Kubo-Bastin linear response ({p['route']} route)")
     model = p["model"]
-    out.append(f"  model: alpha = {model['alpha']} eV nm, J = {model['exchange']} eV, "
-               f"M = {tuple(model['magnetization'])}, m = {model['mass']} m_e")
+    tight_binding = model.get("model") == "TightBindingModel"
+    if tight_binding:
+        out.append(f"  model: TightBindingModel, {model['n_bands']} bands, a1, a2 = "
+                   f"{model['lattice_vectors_nm']} nm, M = {tuple(model['magnetization'])}, "
+                   f"fingerprint {model['fingerprint'][:12]}")
+    else:
+        out.append(f"  model: alpha = {model['alpha']} eV nm, J = {model['exchange']} eV, "
+                   f"M = {tuple(model['magnetization'])}, m = {model['mass']} m_e")
     if "disorder" in p:
         sigma = p["self_energy"]["sigma_components_eV"]
         disorder = (f"white noise n_i V^2 = {p['disorder']['strength_eV2_nm2']:.6g} eV^2 nm^2 "
@@ -190,9 +241,14 @@ def _response_table(r, tc, note=""):
     out.append(f"  mu = {p['fermi_energy_eV']} eV, {disorder}, "
                f"T = {p['temperature_K']} K, rtol = {p['rtol']:g}, k-points = {p['n_kpoints']}")
     b = r.bands
-    out.append(f"  bands: k_F = {b.fermi_wavevectors[0]:.6g}, {b.fermi_wavevectors[1]:.6g} "
-               f"1/nm; n_-, n_+ = {b.occupations[0]:.6g}, {b.occupations[1]:.6g} 1/nm^2; "
-               f"alpha k_F / J = {b.rashba_to_exchange:.6g}")
+    if tight_binding:
+        out.append(f"  bands: electron density {sum(b.occupations):.6g} 1/nm^2 (per band "
+                   + ", ".join(f"{n:.4g}" for n in b.occupations) + ")")
+    else:
+        out.append(f"  bands: k_F = {b.fermi_wavevectors[0]:.6g}, "
+                   f"{b.fermi_wavevectors[1]:.6g} 1/nm; n_-, n_+ = {b.occupations[0]:.6g}, "
+                   f"{b.occupations[1]:.6g} 1/nm^2; alpha k_F / J = "
+                   f"{b.rashba_to_exchange:.6g}")
     for t in (r.conductivity, r.spin_density, r.torkance):
         out.append(f"\n{t.name} [{t.unit}]  (rows: response, columns: E_x, E_y)")
         for part in ("total", "fermi_surface", "fermi_sea", "error"):

@@ -5,6 +5,8 @@
   :class:`~kubo_sot.models.rashba.SquareLatticeRashbaFerromagnet`);
 - :func:`honeycomb_kane_mele_ferromagnet`: Kane-Mele + Rashba + staggered potential + exchange
   on the honeycomb lattice (4 bands, valley-asymmetric for Delta, lambda_SO, J != 0);
+- :func:`honeycomb_example`: that model with the parameters of the examples (a sweep
+  factory of M alone);
 - :func:`supercell`: any model on an n1 x n2 supercell (N n1 n2 bands).
 """
 
@@ -165,6 +167,27 @@ def honeycomb_kane_mele_ferromagnet(*, hopping=1.0, lattice_constant=0.246, spin
                              exchange=j, magnetization=magnetization)
 
 
+def honeycomb_example(*, magnetization=(0.0, 0.0, 1.0)):
+    """The honeycomb ferromagnet of the examples at the magnetization M (unit vector): a
+    factory for sweeps (``factory = "kubo_sot.models.lattices:honeycomb_example"`` in a
+    TOML [model] table, called with ``magnetization=M``).
+
+    :func:`honeycomb_kane_mele_ferromagnet` with t = 1 eV, a = 0.246 nm,
+    lambda_SO = 0.05 eV, lambda_R = 0.05 eV, Delta = 0.1 eV and J = 0.1 eV: all four
+    terms, so the K and K' pockets differ (examples/tight_binding_honeycomb.py,
+    examples/sweep_tight_binding.toml).
+
+    Examples
+    --------
+    >>> from kubo_sot.models.lattices import honeycomb_example
+    >>> honeycomb_example(magnetization=(1, 0, 0)).magnetization.tolist()
+    [1.0, 0.0, 0.0]
+    """
+    return honeycomb_kane_mele_ferromagnet(hopping=1.0, lattice_constant=0.246,
+                                           spin_orbit=0.05, rashba=0.05, sublattice=0.1,
+                                           exchange=0.1, magnetization=magnetization)
+
+
 def honeycomb_valleys(model):
     """The K and K' points (nm^-1) of a honeycomb lattice a1 = a (1, 0), a2 = a (1/2, sqrt 3/2):
     K = (2 b1 + b2) / 3, K' = -K."""
@@ -231,5 +254,5 @@ def supercell(model, repetitions=(2, 2)):
         exchange=fold(model.exchange, (3,)) or None, magnetization=model.magnetization)
 
 
-__all__ = ["square_rashba_ferromagnet", "honeycomb_kane_mele_ferromagnet", "supercell",
-           "honeycomb_valleys"]
+__all__ = ["square_rashba_ferromagnet", "honeycomb_kane_mele_ferromagnet",
+           "honeycomb_example", "supercell", "honeycomb_valleys"]

@@ -8,6 +8,25 @@ Schema (units in the names' documentation, values plain numbers)::
     mass = 1.0                   # m_e
     magnetization = [0, 0, 1]    # unit vector (or sweep the angles below)
 
+or a tight-binding model (:mod:`kubo_sot.sweep.tight_binding`; constant Gamma only), from a
+Python factory called as ``function(magnetization=M)``::
+
+    [model]
+    factory = "kubo_sot.models.lattices:honeycomb_example"   # "package.module:function"
+    magnetization = [0, 0, 1]
+
+or from a Wannier90 file (read by :func:`kubo_sot.models.wannier90.from_wannier90`)::
+
+    [model]
+    model = "tight_binding"      # optional: implied by hr_file or factory
+    hr_file = "data/square_hr.dat"   # relative to this TOML file's folder; H in eV
+    spin_operators = "interleaved"   # or "blocks" (Wannier90's two spinor orderings)
+    lattice_vectors = [[0.4, 0.0], [0.0, 0.4]]   # nm; default from seedname_tb.dat / .win
+    orbital_positions = [[0.0, 0.0]]  # nm, one row per orbital; default seedname_centres.xyz
+    exchange = 0.3               # J in eV: on-site X = -J s (optional, not sweepable)
+    file_magnetization = [1, 0, 0]   # the M at which the file's H was computed (with exchange)
+    magnetization = [0, 0, 1]    # the M of the points (or sweep the angles)
+
     [response]                   # fixed response parameters
     fermi_energy = 0.3           # eV
     broadening = 0.01            # eV
@@ -40,6 +59,7 @@ Every key is checked (unknown keys, non-numbers, ranges, empty grid) before anyt
 """
 
 import tomllib
+from pathlib import Path
 
 import numpy as np
 
@@ -48,8 +68,14 @@ from .evaluate import QUANTITIES
 from .cluster import KEYS as CLUSTER_KEYS
 from .grid import PARAMETERS, SETTINGS
 
+#: [model] keys of a tight-binding model, with the TOML type each takes.
+TIGHT_BINDING_KEYS = {"model": "a string", "factory": "a string 'package.module:function'",
+                      "hr_file": "a string (path)", "spin_operators": "a string",
+                      "lattice_vectors": "a 2x2 array of numbers (nm)",
+                      "orbital_positions": "an Nx2 array of numbers (nm)",
+                      "file_magnetization": "a list of 3 numbers"}
 SECTIONS = {
-    "model": {"alpha", "exchange", "mass", "magnetization"},
+    "model": {"alpha", "exchange", "mass", "magnetization", *TIGHT_BINDING_KEYS},
     "response": {"fermi_energy", "broadening", "temperature", "rtol", "field_direction",
                  "disorder", "vertex_corrections"},
     "grid": set(PARAMETERS),
@@ -102,6 +128,30 @@ def load_cluster_section(path):
     return section
 
 
+def _model_setting(path, key, value):
+    """A tight-binding [model] key of the TOML type it takes (the values themselves are
+    checked with the points: :func:`kubo_sot.sweep.tight_binding.model_spec`); a relative
+    hr_file is taken from the TOML file's folder."""
+    kind = TIGHT_BINDING_KEYS[key]
+    if key in ("model", "factory", "hr_file", "spin_operators"):
+        if not isinstance(value, str):
+            raise ParameterError(f"[model] {key} = {value!r} must be {kind}")
+        if key == "hr_file":
+            if not value:
+                raise ParameterError("[model] hr_file = '' must be a path of a Wannier90 "
+                                     "seedname_hr.dat")
+            return str(Path(path).resolve().parent / Path(value).expanduser())
+        return value
+    if key == "file_magnetization":
+        if not isinstance(value, list):
+            raise ParameterError(f"[model] {key} = {value!r} must be {kind}")
+        return [_number("model", key, v) for v in value]
+    if not (isinstance(value, list) and value
+            and all(isinstance(row, list) and len(row) == 2 for row in value)):
+        raise ParameterError(f"[model] {key} = {value!r} must be {kind}")
+    return [[_number("model", key, v) for v in row] for row in value]
+
+
 def load_config(path):
     """(base, grid, quantities) from a TOML file, fully validated (the ``[cluster]``
     section apart: :func:`load_cluster_section`)."""
@@ -117,7 +167,9 @@ def load_config(path):
     base = {}
     for section in ("model", "response"):
         for key, value in data.get(section, {}).items():
-            if key in ("disorder", "vertex_corrections"):
+            if section == "model" and key in TIGHT_BINDING_KEYS:
+                base[key] = _model_setting(path, key, value)
+            elif key in ("disorder", "vertex_corrections"):
                 base[key] = value  # checked with the point (choice / bool)
             elif key in ("magnetization", "field_direction"):
                 if not isinstance(value, list):
@@ -131,3 +183,30 @@ def load_config(path):
                              f"{sorted(PARAMETERS)}")
     quantities = data.get("output", {}).get("quantities", list(QUANTITIES))
     return base, grid, quantities
+
+
+def load_model_section(path):
+    """The ``[model]`` table of a TOML file as base parameters (for ``kubo-sot response
+    --model-config``): the keys and their TOML types checked as by :func:`load_config`, a
+    relative hr_file taken from the file's folder; the other sections are ignored, so a
+    sweep's configuration serves as well."""
+    section = _read(path).get("model")
+    if not isinstance(section, dict):
+        raise ParameterError(f"{path}: no [model] table (give the tight-binding model as "
+                             "in a sweep's configuration: factory = 'package.module:function' "
+                             "or hr_file = ...)")
+    bad = sorted(set(section) - SECTIONS["model"])
+    if bad:
+        raise ParameterError(f"{path}: unknown key(s) {bad} in [model]; allowed "
+                             f"{sorted(SECTIONS['model'])}")
+    base = {}
+    for key, value in section.items():
+        if key in TIGHT_BINDING_KEYS:
+            base[key] = _model_setting(path, key, value)
+        elif key == "magnetization":
+            if not isinstance(value, list):
+                raise ParameterError(f"[model] {key} = {value!r} must be a list")
+            base[key] = [_number("model", key, v) for v in value]
+        else:
+            base[key] = _number("model", key, value)
+    return base

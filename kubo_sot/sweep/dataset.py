@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import os
 
 import numpy as np
 
@@ -17,11 +18,11 @@ COMPONENTS = {"current": ["x", "y"], "field": ["x", "y"], "spin": ["x", "y", "z"
 UNITS = {"conductivity": "e^2/h", "spin_density": "1/(V nm)", "torkance": "e/nm",
          "resistivity": "h/e^2", "field_like": "e/nm", "damping_like": "e/nm",
          "rho_ee": "h/e^2", "alpha_kF_over_J": "1", "n_minus": "1/nm^2", "n_plus": "1/nm^2",
-         "n_kpoints": "1"}
+         "electron_density": "1/nm^2", "n_kpoints": "1"}
 PARTS = ("total", "fermi_surface", "fermi_sea", "error")
 
 
-def _variables(quantities):
+def _variables(quantities, tight_binding=False):
     names = []
     for q in quantities:
         if q in ("conductivity", "spin_density", "torkance"):
@@ -30,7 +31,13 @@ def _variables(quantities):
             names += [f"{k}_{p}" for k in ("field_like", "damping_like") for p in PARTS]
         elif q == "resistivity":
             names += ["resistivity_total", "rho_ee", "rho_ee_error"]
-    return names + ["alpha_kF_over_J", "n_minus", "n_plus", "n_kpoints"]
+    bands = ["electron_density"] if tight_binding else ["alpha_kF_over_J", "n_minus", "n_plus"]
+    return names + bands + ["n_kpoints"]
+
+
+def _jsonable(value):
+    """A path as its string, any other sequence (tuple, array) as a list."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else list(value)
 
 
 def _unit(name):
@@ -42,6 +49,7 @@ def _unit(name):
 
 def to_dataset(axes, specs, results, quantities, base, backend):
     import xarray as xr
+    tight_binding = "model" in specs[0]  # all points of a sweep share the kind of model
     if axes is not None:
         dims = list(axes)
         shape = [len(v) for v in axes.values()]
@@ -52,11 +60,13 @@ def to_dataset(axes, specs, results, quantities, base, backend):
         coords = {"point": np.arange(len(specs))}
         for name in ("alpha", "exchange", "mass", "fermi_energy", "broadening",
                      "temperature"):
+            if name not in specs[0]:  # a tight-binding model has no alpha, J, m
+                continue
             coords[name] = ("point", [s[name] for s in specs], {"units": PARAMETERS[name]})
         for i, c in enumerate("xyz"):
             coords[f"magnetization_{c}"] = ("point", [s["magnetization"][i] for s in specs])
     data_vars = {}
-    for name in _variables(quantities):
+    for name in _variables(quantities, tight_binding):
         stem = name.split("_")[0] if not name.startswith("spin_density") else "spin_density"
         extra = TENSOR_DIMS.get(stem, ())
         values = np.array([r[name] for r in results], dtype=float)
@@ -65,15 +75,17 @@ def to_dataset(axes, specs, results, quantities, base, backend):
         for d in extra:
             coords.setdefault(d, (d, COMPONENTS[d]))
     ds = xr.Dataset(data_vars, coords=coords)
+    what = "a tight-binding model" if tight_binding else "the Rashba ferromagnet"
     ds.attrs.update({
-        "title": "kubo_sot sweep: Kubo-Bastin linear response of the Rashba ferromagnet",
+        "title": f"kubo_sot sweep: Kubo-Bastin linear response of {what}",
         "package": "kubo_sot", "version": __version__, "numerics_version": NUMERICS_VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "rtol": float(specs[0]["rtol"]), "backend": backend,
         "disorder": specs[0]["disorder"],
         "vertex_corrections": int(specs[0]["vertex_corrections"]),
         "field_direction": json.dumps(specs[0]["field_direction"]),
-        "base_parameters": json.dumps(base, sort_keys=True, default=list),
+        "base_parameters": json.dumps(base, sort_keys=True, default=_jsonable),
+        **({"model": json.dumps(specs[0]["model"], sort_keys=True)} if tight_binding else {}),
         "conventions": "docs/conventions.md sections 3-5: sigma_ij (j_i = sigma_ij E_j), "
                        "chi_aj, t_aj = J (M x chi_:,j)_a; "
                        "parts total = fermi_surface + fermi_sea; "

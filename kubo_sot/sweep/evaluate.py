@@ -1,7 +1,10 @@
 """One sweep point: model + linear response -> a flat, JSON-able record of numbers."""
 
+import contextlib
+
 import numpy as np
 
+from .._parallel import single_blas_thread
 from ..errors import ParameterError
 from ..models import RashbaFerromagnet
 from ..models.disorder import WhiteNoiseDisorder
@@ -12,6 +15,17 @@ QUANTITIES = ("conductivity", "spin_density", "torkance", "torque", "resistivity
 
 
 def build_model(spec, model_factory=None):
+    """The model of a point: a tight-binding model named by ``spec["model"]``
+    (:func:`kubo_sot.sweep.tight_binding.build_model`: built once per process, its files
+    checked against their recorded sha256), else ``model_factory`` (default
+    RashbaFerromagnet) of alpha, exchange, mass and magnetization."""
+    if "model" in spec:
+        if model_factory is not None:
+            raise ParameterError(f"model_factory = {model_factory!r} applies to the Rashba "
+                                 "parameters (alpha, exchange, mass); a tight-binding model "
+                                 "comes from hr_file or factory in the base parameters")
+        from .tight_binding import build_model as build_tight_binding
+        return build_tight_binding(spec["model"], spec["magnetization"])
     kwargs = dict(alpha=spec["alpha"], exchange=spec["exchange"], mass=spec["mass"],
                   magnetization=tuple(spec["magnetization"]))
     return (model_factory or RashbaFerromagnet)(**kwargs)
@@ -38,11 +52,15 @@ def check_point(spec, model_factory=None):
 
 
 def evaluate_point(spec, model_factory=None):
-    """All quantities of one point as plain lists/floats (independent of the back end)."""
+    """All quantities of one point as plain lists/floats (independent of the back end: a
+    tight-binding point, whose Fourier sums are BLAS products, is computed with one BLAS
+    thread in every process: ``kubo_sot._parallel.single_blas_thread``)."""
     model = build_model(spec, model_factory)
-    r = linear_response(model, spec["fermi_energy"], _broadening(spec),
-                        spec["temperature"], spec["rtol"],
-                        vertex_corrections=spec["vertex_corrections"])
+    pinned = single_blas_thread() if "model" in spec else contextlib.nullcontext()
+    with pinned:
+        r = linear_response(model, spec["fermi_energy"], _broadening(spec),
+                            spec["temperature"], spec["rtol"],
+                            vertex_corrections=spec["vertex_corrections"])
     return _record(r, spec)
 
 
@@ -78,7 +96,8 @@ def fermi_energy_groups(indices, specs, model_factory=None):
         spec = specs[i]
         key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
         if key not in groups:  # whether a sweep applies: once per group, not per point
-            sweepable = (model_factory is None and spec["disorder"] == "constant_gamma"
+            sweepable = (model_factory is None and "model" not in spec
+                         and spec["disorder"] == "constant_gamma"
                          and not spec["vertex_corrections"]
                          and _sweep_module(build_model(spec), "eigenbasis") is not None)
             groups[key] = [] if sweepable else None
@@ -115,8 +134,11 @@ def _record(r, spec):
     out["resistivity_total"] = rho.tolist()
     out["rho_ee"] = float(e @ rho @ e)
     out["rho_ee_error"] = float(np.abs(e @ rho) @ r.conductivity.error @ np.abs(rho @ e))
-    out["alpha_kF_over_J"] = r.bands.rashba_to_exchange
-    out["n_minus"], out["n_plus"] = r.bands.occupations
+    if "model" in spec:  # N bands: their total electron density (TIGHT_BINDING_SCALARS)
+        out["electron_density"] = float(np.sum(r.bands.occupations))
+    else:
+        out["alpha_kF_over_J"] = r.bands.rashba_to_exchange
+        out["n_minus"], out["n_plus"] = r.bands.occupations
     out["n_kpoints"] = r.provenance["n_kpoints"]
     return out
 
@@ -131,6 +153,12 @@ RECORD_SCALARS = ([f"{key}_{part}" for key in ("field_like", "damping_like")
                    for part in ("total", "fermi_surface", "fermi_sea", "error")]
                   + ["rho_ee", "rho_ee_error", "alpha_kF_over_J", "n_minus", "n_plus",
                      "n_kpoints"])
+#: The scalars of a tight-binding point: its N bands have no n_-, n_+ nor alpha k_F / J,
+#: but the electron density of all bands (nm^-2, T = 0, midpoint rule on the zone:
+#: :func:`kubo_sot.observables.lattice_response.lattice_band_data`).
+RASHBA_ONLY = ("alpha_kF_over_J", "n_minus", "n_plus")
+TIGHT_BINDING_SCALARS = ([x for x in RECORD_SCALARS if x not in RASHBA_ONLY]
+                         + ["electron_density"])
 
 
 def check_record(record):
@@ -141,7 +169,9 @@ def check_record(record):
     before they are reused."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
-    expected = set(RECORD_SHAPES) | set(RECORD_SCALARS)
+    tight_binding = "electron_density" in record
+    expected = set(RECORD_SHAPES) | set(TIGHT_BINDING_SCALARS if tight_binding
+                                        else RECORD_SCALARS)
     if set(record) != expected:
         missing, extra = sorted(expected - set(record)), sorted(set(record) - expected)
         raise ValueError(f"entries missing {missing}, unexpected {extra}")
@@ -158,11 +188,16 @@ def check_record(record):
         for name, x in zip(torque, values):
             _finite(name, [x], signed=not name.endswith("error"))
     _finite("rho_ee", [record["rho_ee"]])
-    ratio = record["alpha_kF_over_J"]  # inf at J = 0 (bands.band_data)
-    if not (isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and ratio >= 0):
-        raise ValueError(f"alpha_kF_over_J = {ratio!r} is not a number >= 0")
-    for name in ("rho_ee_error", "n_minus", "n_plus"):
-        _finite(name, [record[name]], signed=False)
+    if tight_binding:
+        _finite("electron_density", [record["electron_density"]], signed=False)
+    else:
+        ratio = record["alpha_kF_over_J"]  # inf at J = 0 (bands.band_data)
+        if not (isinstance(ratio, (int, float)) and not isinstance(ratio, bool)
+                and ratio >= 0):
+            raise ValueError(f"alpha_kF_over_J = {ratio!r} is not a number >= 0")
+        for name in ("n_minus", "n_plus"):
+            _finite(name, [record[name]], signed=False)
+    _finite("rho_ee_error", [record["rho_ee_error"]], signed=False)
     n = record["n_kpoints"]
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n_kpoints = {n!r} is not a positive integer")

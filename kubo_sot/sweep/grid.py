@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _checks
 from ..errors import ParameterError
+from .tight_binding import model_spec as tight_binding_model_spec
 
 #: Parameters a sweep can set, with their units.
 PARAMETERS = {
@@ -22,7 +23,14 @@ PARAMETERS = {
 #: Fixed (not swept) settings of every point.
 SETTINGS = {"magnetization": "unit vector", "rtol": "relative", "field_direction": "unit vector",
             "disorder": "constant_gamma | white_noise (broadening = Born width)",
-            "vertex_corrections": "true | false (white_noise only)"}
+            "vertex_corrections": "true | false (white_noise only)",
+            "model": "rashba | tight_binding",
+            "hr_file": "path of a Wannier90 seedname_hr.dat (H in eV)",
+            "lattice_vectors": "[[a1x, a1y], [a2x, a2y]] in nm",
+            "orbital_positions": "[[x1, y1], ...] in nm (one row per orbital)",
+            "spin_operators": "interleaved | blocks",
+            "file_magnetization": "unit vector (the M of the _hr.dat's H)",
+            "factory": "'package.module:function' returning a TightBindingModel"}
 DEFAULTS = {"mass": 1.0, "temperature": 0.0, "rtol": 1e-6, "field_direction": (1.0, 0.0),
             "disorder": "constant_gamma", "vertex_corrections": False}
 DISORDER_MODELS = ("constant_gamma", "white_noise")
@@ -31,6 +39,14 @@ DISORDER_MODELS = ("constant_gamma", "white_noise")
 #: larger values is guessed).
 ANGLE_RANGES = {"magnetization_polar_deg": (0.0, 180.0),
                 "magnetization_azimuth_deg": (-360.0, 360.0)}
+MODEL_TYPES = ("rashba", "tight_binding")
+#: Model keys of each kind of model (base parameters; ``model`` names the kind): a key of
+#: another kind is an error, never ignored.
+RASHBA_KEYS = ("alpha", "exchange", "mass")
+HR_FILE_KEYS = ("hr_file", "lattice_vectors", "orbital_positions", "spin_operators",
+                "exchange", "file_magnetization")
+FACTORY_KEYS = ("factory",)
+MODEL_KEYS = set(RASHBA_KEYS) | set(HR_FILE_KEYS) | set(FACTORY_KEYS)
 
 
 def magnetization_from_angles(polar_deg, azimuth_deg):
@@ -84,24 +100,20 @@ def _vector(name, value, sizes):
 
 
 def point_spec(base, overrides):
-    """The full, canonical input of one point (what its hash is computed from)."""
+    """The full, canonical input of one point (what its hash is computed from).
+
+    A Rashba point (``model`` absent or "rashba") is the flat dict of its parameters, as it
+    always was (stored points stay valid); a tight-binding point identifies its model in
+    ``spec["model"]`` (:func:`kubo_sot.sweep.tight_binding.model_spec`)."""
+    if _model_kind(base, overrides) != "rashba":
+        return _tight_binding_point_spec(base, overrides)
     p = {**DEFAULTS, **base, **overrides}
     for name in ("alpha", "exchange", "mass", "fermi_energy", "broadening", "temperature",
                  "rtol", *ANGLE_RANGES):
         if name in p:
             p[name] = _scalar(name, name, p[name])
-    if "magnetization" in p:  # a given M must be a unit vector, even if angles replace it
-        p["magnetization"] = _checks.unit_vector("magnetization", p["magnetization"])
     p["field_direction"] = _vector("field_direction", p["field_direction"], (2, 3))
-    polar = p.pop("magnetization_polar_deg", None)
-    azimuth = p.pop("magnetization_azimuth_deg", None)
-    if polar is not None or azimuth is not None:
-        if "magnetization" in base and (polar is None or azimuth is None):
-            m0 = np.asarray(base["magnetization"], float)
-            polar = math.degrees(math.acos(max(-1.0, min(1.0, m0[2])))) if polar is None \
-                else polar
-            azimuth = math.degrees(math.atan2(m0[1], m0[0])) if azimuth is None else azimuth
-        p["magnetization"] = magnetization_from_angles(polar or 0.0, azimuth or 0.0)
+    _magnetization(p, base)
     missing = [k for k in ("alpha", "exchange", "fermi_energy", "broadening",
                            "magnetization") if k not in p]
     if missing:
@@ -115,6 +127,92 @@ def point_spec(base, overrides):
         "disorder": p["disorder"], "vertex_corrections": p["vertex_corrections"],
         "alpha": float(p["alpha"]), "exchange": float(p["exchange"]),
         "mass": float(p["mass"]),
+        "magnetization": [float(x) for x in p["magnetization"]],
+        "fermi_energy": float(p["fermi_energy"]), "broadening": float(p["broadening"]),
+        "temperature": float(p["temperature"]), "rtol": float(p["rtol"]),
+        "field_direction": [float(x) for x in p["field_direction"]],
+    }
+
+
+def _model_kind(base, overrides):
+    """"rashba" or "tight_binding", after checking that every model key of ``base`` and of
+    the swept ``overrides`` applies to that kind of model."""
+    tight_binding = "factory" in base or "hr_file" in base
+    kind = base.get("model", "tight_binding" if tight_binding else "rashba")
+    if not isinstance(kind, str) or kind not in MODEL_TYPES:
+        raise ParameterError(f"model = {kind!r} must be one of {list(MODEL_TYPES)}")
+    if kind == "rashba":
+        allowed, what = RASHBA_KEYS, "model = 'rashba' (alpha, exchange, mass)"
+    elif "factory" in base and "hr_file" in base:
+        raise ParameterError(f"hr_file = {base['hr_file']!r} and factory = "
+                             f"{base['factory']!r}: give one of them, not both")
+    elif "factory" in base:
+        allowed, what = FACTORY_KEYS, "a tight-binding model from a factory (factory only)"
+    elif "hr_file" in base:
+        allowed, what = HR_FILE_KEYS, ("a tight-binding model from an hr_file (hr_file, "
+                                       "lattice_vectors, orbital_positions, "
+                                       "spin_operators, exchange, file_magnetization)")
+    else:
+        raise ParameterError("model = 'tight_binding' needs hr_file (a Wannier90 "
+                             "seedname_hr.dat) or factory ('package.module:function')")
+    for where, names in (("model", base), ("grid", overrides)):
+        wrong = sorted(set(names) & (MODEL_KEYS - set(allowed)))
+        if wrong:
+            values = ", ".join(f"{k} = {names[k]!r}" for k in wrong)
+            raise ParameterError(f"{where} parameter(s) {values} do not apply to {what}")
+    if kind == "tight_binding" and "exchange" in overrides:
+        # J is a property of the file (H0 = H_file - M_file.X with X = -J s): a swept J
+        # would pretend the same file holds several exchange splittings.
+        raise ParameterError(f"grid exchange = {overrides['exchange']!r} eV: the exchange J "
+                             "of an hr_file describes the file (H0 = H_file - "
+                             "file_magnetization . X, X = -J s) and cannot be swept; give it "
+                             "in [model]")
+    return kind
+
+
+def _magnetization(p, base):
+    """p["magnetization"] from the angles of the point (missing angles from base's M)."""
+    if "magnetization" in p:  # a given M must be a unit vector, even if angles replace it
+        p["magnetization"] = _checks.unit_vector("magnetization", p["magnetization"])
+    polar = p.pop("magnetization_polar_deg", None)
+    azimuth = p.pop("magnetization_azimuth_deg", None)
+    if polar is not None or azimuth is not None:
+        if "magnetization" in base and (polar is None or azimuth is None):
+            m0 = np.asarray(base["magnetization"], float)
+            polar = math.degrees(math.acos(max(-1.0, min(1.0, m0[2])))) if polar is None \
+                else polar
+            azimuth = math.degrees(math.atan2(m0[1], m0[0])) if azimuth is None else azimuth
+        p["magnetization"] = magnetization_from_angles(polar or 0.0, azimuth or 0.0)
+
+
+def _tight_binding_point_spec(base, overrides):
+    """Point spec of a tight-binding model: constant Gamma only (the Born self-energy and
+    vertex corrections exist for the continuum model alone); ``spec["model"]`` identifies
+    the model (:func:`kubo_sot.sweep.tight_binding.model_spec`), ``spec["magnetization"]``
+    is its M."""
+    p = {**DEFAULTS, **base, **overrides}
+    del p["mass"]  # the Rashba model's default, no parameter of this model
+    for name in ("exchange", "fermi_energy", "broadening", "temperature", "rtol",
+                 *ANGLE_RANGES):
+        if name in p:
+            p[name] = _scalar(name, name, p[name])
+    p["field_direction"] = _vector("field_direction", p["field_direction"], (2, 3))
+    _magnetization(p, base)
+    missing = [k for k in ("fermi_energy", "broadening", "magnetization") if k not in p]
+    if missing:
+        raise ParameterError(f"parameters {missing} are neither in the base parameters nor "
+                             "in the grid")
+    _checks.choice("disorder", p["disorder"], DISORDER_MODELS)
+    if p["disorder"] != "constant_gamma":
+        raise ParameterError(f"disorder = {p['disorder']!r}: a tight-binding model takes "
+                             "disorder = 'constant_gamma' only (the white-noise Born "
+                             "self-energy is implemented for the continuum Rashba model)")
+    if p["vertex_corrections"] is not False:
+        raise ParameterError(f"vertex_corrections = {p['vertex_corrections']!r}: a "
+                             "tight-binding model takes false only (constant Gamma)")
+    return {
+        "disorder": p["disorder"], "vertex_corrections": False,
+        "model": tight_binding_model_spec(p),
         "magnetization": [float(x) for x in p["magnetization"]],
         "fermi_energy": float(p["fermi_energy"]), "broadening": float(p["broadening"]),
         "temperature": float(p["temperature"]), "rtol": float(p["rtol"]),

@@ -152,6 +152,14 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
         ``temperature`` (K), ``rtol``, ``field_direction`` (in-plane unit vector),
         ``disorder`` ("constant_gamma", or "white_noise": self-consistent Born, T = 0, with
         ``broadening`` its Born width) and ``vertex_corrections`` (bool, white noise).
+        A :class:`~kubo_sot.TightBindingModel` instead of alpha, exchange and mass
+        (:mod:`kubo_sot.sweep.tight_binding`; constant Gamma only): ``factory``
+        ("package.module:function", called as ``function(magnetization=M)``), or
+        ``hr_file`` (Wannier90 ``seedname_hr.dat``) with ``spin_operators``
+        ("interleaved" | "blocks"), optionally ``lattice_vectors`` and
+        ``orbital_positions`` (nm) and ``exchange`` (J in eV, X = -J s, not sweepable)
+        with ``file_magnetization`` (the M of the file's H).  The sha256 of the files is
+        part of every point's store key; the model is built once per process.
     grid : dict, optional
         name -> values; the Cartesian product is evaluated.  Sweepable names: alpha,
         exchange, mass, fermi_energy, broadening, temperature, magnetization_polar_deg
@@ -181,7 +189,8 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
         gets a StoreWarning saying how many.
     model_factory : callable, optional
         ``factory(alpha=, exchange=, mass=, magnetization=) -> model`` (default
-        RashbaFerromagnet).
+        RashbaFerromagnet); not with a tight-binding model (``factory`` in ``base``, an
+        importable name, is stored with the points and reaches every back end).
     share_kpoints : bool
         Points equal but for the Fermi energy (M along z, or with an in-plane part and
         weak Rashba coupling; constant Gamma, one temperature, at least 8) are one task:
