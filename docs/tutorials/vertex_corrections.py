@@ -9,7 +9,7 @@ import kubo_sot
 model = kubo_sot.RashbaFerromagnet(alpha=0.1, exchange=0.1, magnetization=(0, 0, 1))
 # Gaussian white noise with the Born width 5 meV of the parabolic band:
 # n_i V^2 = 4 (hbar^2/2m) Gamma_0.
-disorder = kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.005)
+disorder = kubo_sot.WhiteNoiseDisorder.from_born_broadening(0.005, model)
 print(f"n_i V^2 = {disorder.strength:.6f} eV^2 nm^2")
 
 for fermi_energy in (0.3, 0.0):

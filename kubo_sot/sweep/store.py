@@ -348,7 +348,7 @@ class PointStore:
 
 
 class PointLock:
-    """Held flock on a point's lock file; :meth:`release` removes it."""
+    """Held flock on a point's lock file; its ``release()`` removes it."""
 
     def __init__(self, path, fd):
         self.path, self.fd = path, fd
