@@ -26,7 +26,7 @@ import pytest
 import kubo_sot
 from kubo_sot import ParameterError
 from kubo_sot._parallel import single_blas_thread
-from kubo_sot.models.lattices import square_rashba_ferromagnet
+from kubo_sot.models.lattices import honeycomb_kane_mele_ferromagnet, square_rashba_ferromagnet
 from kubo_sot.models.wannier90 import write_model_hr
 from kubo_sot.sweep import evaluate, runner
 from kubo_sot.sweep.grid import expand
@@ -384,3 +384,23 @@ def test_files_read_with_the_hr_file_are_in_the_key_and_positions_reach_the_mode
     key = point_key(spec)
     centres.write_text(centres.read_text().replace("X ", "X  "))  # same numbers, new bytes
     assert point_key(expand(bare, {"fermi_energy": [0.5]})[1][0]) != key
+
+
+def test_linear_response_array_of_a_tight_binding_model_to_xarray():
+    """An array of tight-binding results is labelled like a sweep: the values are those of
+    each LinearResponse, the model is named by its fingerprint, N-band records carry the
+    electron density (the sum of the band occupations), not the two-band n_-/n_+."""
+    model = honeycomb_kane_mele_ferromagnet(hopping=1.0, spin_orbit=0.05, rashba=0.05,
+                                            sublattice=0.1, exchange=0.1,
+                                            magnetization=(0.0, 0.0, 1.0))
+    mu = np.array([0.5, 0.6])
+    results = kubo_sot.linear_response(model, mu, 0.1, rtol=1e-4)
+    ds = kubo_sot.responses_to_xarray(results, fermi_energy=mu)
+    for i, r in enumerate(results):
+        np.testing.assert_array_equal(ds["conductivity_total"].isel(fermi_energy=i),
+                                      r.conductivity.total)
+        np.testing.assert_array_equal(ds["torkance_fermi_sea"].isel(fermi_energy=i),
+                                      r.torkance.fermi_sea)
+        assert ds["electron_density"].values[i] == pytest.approx(sum(r.bands.occupations))
+    assert json.loads(ds.attrs["model"])["fingerprint"] == model.fingerprint
+    assert "n_minus" not in ds

@@ -29,8 +29,15 @@ def _spec(response, field_direction):
     p = response.provenance
     model = p["model"] if isinstance(p["model"], dict) else {}
     disorder = p.get("disorder")
-    return {"alpha": model.get("alpha", np.nan), "exchange": model.get("exchange", np.nan),
-            "mass": model.get("mass", np.nan),
+    if model.get("model") == "TightBindingModel":
+        # N bands: the model is named by its provenance (fingerprint of all its arrays),
+        # as a sweep names it by its files (the "model" entry of a tight-binding spec).
+        identity = {"model": {k: v for k, v in model.items() if k != "magnetization"}}
+    else:
+        identity = {"alpha": model.get("alpha", np.nan),
+                    "exchange": model.get("exchange", np.nan),
+                    "mass": model.get("mass", np.nan)}
+    return {**identity,
             "magnetization": list(model.get("magnetization", (np.nan,) * 3)),
             "fermi_energy": p["fermi_energy_eV"], "temperature": p["temperature_K"],
             "broadening": (p["broadening_eV"] if disorder is None
