@@ -166,7 +166,7 @@ def _dress(estimate, error, delta, delta_err):
 
 
 def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_jobs,
-                        kernel="auto"):
+                        kernel="auto", max_kpoints=None):
     """Body of :func:`kubo_sot.linear_response` for a
     :class:`~kubo_sot.models.disorder.WhiteNoiseDisorder`
     (arguments already validated; T = 0)."""
@@ -180,8 +180,9 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
     average = _r.angular_average(model, LAYOUT)
     for factor in VERTEX_RTOL_FACTORS if vertex_corrections else (None,):
         tolerance = _tolerances(rtol, exchange, magnetization, factor)
+        budget = {} if max_kpoints is None else {"max_kpoints": max_kpoints}
         result = integrate_kspace(model, integrand, mu, sigma.gamma, tolerance, n_jobs=n_jobs,
-                                  angular_average=average)
+                                  angular_average=average, **budget)
         atol = tolerance(result.estimate, result.magnitude)
         if factor is None:
             break

@@ -6,6 +6,7 @@ from ..errors import ParameterError
 from ..models import RashbaFerromagnet
 from ..models.disorder import WhiteNoiseDisorder
 from ..observables.disordered_response import check_disorder_arguments
+from ..integrate.kspace import MAX_KPOINTS
 from ..observables.response import linear_response, validate_response_arguments
 
 QUANTITIES = ("conductivity", "spin_density", "torkance", "torque", "resistivity")
@@ -38,11 +39,15 @@ def check_point(spec, model_factory=None):
 
 
 def evaluate_point(spec, model_factory=None):
-    """All quantities of one point as plain lists/floats (independent of the back end)."""
+    """All quantities of one point as plain lists/floats (independent of the back end).
+
+    Every point has the k-point budget of :func:`kubo_sot.linear_response` (MAX_KPOINTS);
+    one that misses rtol within it raises ConvergenceError, which ends the sweep with its
+    message (the points already stored stay stored)."""
     model = build_model(spec, model_factory)
     r = linear_response(model, spec["fermi_energy"], _broadening(spec),
                         spec["temperature"], spec["rtol"],
-                        vertex_corrections=spec["vertex_corrections"])
+                        vertex_corrections=spec["vertex_corrections"], max_kpoints=MAX_KPOINTS)
     return _record(r, spec)
 
 
@@ -56,7 +61,8 @@ def evaluate_points(specs, model_factory=None):
     model = build_model(spec, model_factory)
     results = linear_response(model, np.array([s["fermi_energy"] for s in specs]),
                               _broadening(spec), spec["temperature"], spec["rtol"],
-                              vertex_corrections=spec["vertex_corrections"])
+                              vertex_corrections=spec["vertex_corrections"],
+                              max_kpoints=MAX_KPOINTS)
     return [_record(r, s) for r, s in zip(results, specs)]
 
 
