@@ -157,3 +157,37 @@ def test_sweep_point_on_the_budget_is_reported(monkeypatch):
     base = dict(DEFAULT, magnetization=(1, 0, 0), broadening=0.002, rtol=1e-8)
     with pytest.raises(ConvergenceError, match="max_kpoints"):
         kubo_sot.sweep(base, {"fermi_energy": [0.3]})
+
+
+# -- Grid size ---------------------------------------------------------------------------
+
+def test_huge_grid_is_refused_before_allocation(monkeypatch):
+    # 20,000,000 Fermi energies allocated 14 GB in 120 s before any output.  The size is
+    # checked before a single value is converted (point_spec is never called).
+    from kubo_sot.sweep import grid
+    monkeypatch.setattr(grid, "point_spec", lambda *a: pytest.fail("a point was built"))
+    monkeypatch.setattr(grid, "grid_values", lambda *a: pytest.fail("an axis was read"))
+    energies = np.linspace(0.1, 0.5, 20_000_000)
+    base = dict(DEFAULT, magnetization=(0, 0, 1), broadening=0.01)
+    with pytest.raises(ParameterError) as err:
+        grid.expand(base, {"fermi_energy": energies})
+    message = str(err.value)
+    assert "20,000,000 points" in message and f"{grid.MAX_GRID_POINTS:,}" in message
+    assert "GB" in message
+    # A product of modest axes is counted as a product; a list of points by its length.
+    with pytest.raises(ParameterError, match="1,100,000 points"):
+        grid.expand(base, {"fermi_energy": list(range(1100)), "temperature": list(range(1000))})
+    with pytest.raises(ParameterError, match="1,000,001 points"):
+        grid.expand(base, points=[{"fermi_energy": 0.3}] * 1_000_001)
+    # through the public sweep as well
+    with pytest.raises(ParameterError, match="20,000,000 points"):
+        kubo_sot.sweep(base, {"fermi_energy": energies})
+
+
+def test_grid_at_the_limit_is_allowed_by_the_size_check():
+    from kubo_sot.sweep import grid
+    grid.check_grid_size(grid.MAX_GRID_POINTS, "the grid")
+    assert grid.MAX_GRID_POINTS * grid.BYTES_PER_POINT <= grid.MAX_GRID_BYTES
+    axes, specs = grid.expand(dict(DEFAULT, magnetization=(0, 0, 1), broadening=0.01),
+                              {"fermi_energy": [0.2, 0.3], "temperature": [0.0, 10.0, 20.0]})
+    assert len(specs) == 6
