@@ -38,7 +38,8 @@ SCALE_FLOOR = 1e-12
 # A tensor's size for its tolerance: its largest element, but never less than this
 # fraction of Int |integrand| of its components, the physical scale of what cancels in
 # it.  A tensor that vanishes by symmetry is then resolved to rtol times this fraction of
-# its natural size instead of chasing rounding.
+# its natural size instead of chasing rounding.  The polar route's tolerances
+# (kubo_sot.observables.response.VANISHING_FRACTION) use the same rule and value.
 VANISHING_FRACTION = 1e-3
 # Rounding of the integral of |integrand|: no tolerance asks for less.
 CANCELLATION_FLOOR = 1e-11

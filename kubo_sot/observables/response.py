@@ -32,6 +32,13 @@ ROUTES = ("eigenbasis", "green")
 RTOL_RANGE = (0.0, 0.1)
 # Below this (in the tensor's unit) an element counts as zero when setting tolerances.
 SCALE_FLOOR = 1e-12
+# A tensor's size for its tolerance: its largest element, but never less than this
+# fraction of the largest Int |integrand| of its components (all parts), the physical scale
+# of what cancels in it (for the spin density ~ the conductivity's Drude value divided by
+# hbar v_F, since |s| = 1 where |hbar v| = hbar v_F).  A tensor that vanishes by symmetry
+# is then resolved to rtol times this fraction of its natural size instead of chasing
+# rounding.  The same value as kubo_sot.observables.lattice_response.VANISHING_FRACTION.
+VANISHING_FRACTION = 1e-3
 # Components that cancel (e.g. by symmetry) can be resolved only to rounding of the
 # integral of |integrand|; the tolerance never asks for less than this fraction of the
 # largest such integral within the tensor.
@@ -168,13 +175,17 @@ def _tolerances(rtol, exchange, magnetization):
         sigma = est[..., _SIGMA_SURFACE] + est[..., _SIGMA_SEA]
         chi = (est[..., _CHI_A] + est[..., _CHI_B] + est[..., _CHI_SEA]).reshape(
             est.shape[:-1] + (3, 2))
-        scale_sigma = np.maximum(largest(sigma, -1), SCALE_FLOOR)
-        scale_chi = np.maximum(largest(chi, (-2, -1)), SCALE_FLOOR)
+        natural = VANISHING_FRACTION * group_scale(magnitude)  # per tensor, all parts
+        floor_sigma = np.maximum(natural[..., 0], SCALE_FLOOR)
+        floor_chi = np.maximum(natural[..., _CHI_A.start], SCALE_FLOOR)
+        scale_sigma = np.maximum(largest(sigma, -1), floor_sigma)
+        scale_chi = np.maximum(largest(chi, (-2, -1)), floor_chi)
         if exchange > 0:
             # The torkance J M x chi can be much smaller than chi (chi mostly along M);
-            # its own largest element sets the accuracy needed for chi.
+            # its own largest element sets the accuracy needed for chi, down to the same
+            # natural floor (M x chi vanishing by symmetry sets no tolerance either).
             torque = largest(m_cross @ chi, (-2, -1))
-            scale_chi = np.minimum(scale_chi, np.maximum(torque, SCALE_FLOOR))
+            scale_chi = np.minimum(scale_chi, np.maximum(torque, floor_chi))
         atol = np.empty(est.shape)
         atol[..., _SIGMA_SURFACE] = atol[..., _SIGMA_SEA] = (0.5 * rtol * scale_sigma)[..., None]
         atol[..., _CHI_A] = atol[..., _CHI_B] = atol[..., _CHI_SEA] = (
@@ -321,7 +332,9 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         provenance ``engine``), not from a k-mesh each: 100 energies cost ~15 points.
     rtol : float, optional
         Target accuracy of every tensor element relative to the largest element of its
-        tensor, in (0, 0.1); default 1e-6.
+        tensor, in (0, 0.1); default 1e-6.  A tensor smaller than VANISHING_FRACTION
+        (1e-3) of the integral of |integrand| of its components (e.g. one that vanishes by
+        symmetry) is resolved to rtol times that natural size instead.
     route : {"eigenbasis", "green"}, keyword-only
         Closed-form eigenbasis route (default) or the explicit-Green's-function check route.
     n_jobs : int, keyword-only
