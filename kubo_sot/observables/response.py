@@ -356,9 +356,9 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         :mod:`kubo_sot.integrate.brillouin_zone`; lattice models only).  "auto" (default)
         takes the zone for a :class:`kubo_sot.TightBindingModel` and polar otherwise.
     max_kpoints : int, keyword-only
-        k-point budget of each point (an integer >= 1000), default
-        :data:`kubo_sot.integrate.kspace.MAX_KPOINTS` (4e6: at most ~10 s on one core with
-        the compiled kernel).  A point that has not met rtol when the budget is spent
+        k-point budget of each point (an integer >= 1000), default ``MAX_KPOINTS`` of
+        ``kubo_sot.integrate.kspace`` (4e6: 2-17 s on one core with the compiled kernel,
+        ~2 min with kernel = "numpy").  A point that has not met rtol when the budget is spent
         raises :class:`kubo_sot.errors.ConvergenceError`, whose ``result`` holds the
         estimate reached with its error estimates and ``n_kpoints`` the k-points used.
 
