@@ -299,3 +299,15 @@ def test_ladder_error_is_not_far_above_the_true_error(ladder_runs):
     assert true <= added <= 1e3 * true
     # and the vertex correction is a real effect here, far above both
     assert np.max(np.abs(a.total - ab.total)) > 1e6 * added
+
+
+def test_unresolvable_broadening_is_refused_for_arrays_too(monkeypatch):
+    # Ten Fermi energies at M along z go to one spectral-density sweep, which never sees
+    # the per-point check: the array's validation does it (before any computation).
+    from kubo_sot.observables import spectral_sweep
+    monkeypatch.setattr(spectral_sweep, "linear_responses",
+                        lambda *a, **k: pytest.fail("the sweep was started"))
+    _no_integral(monkeypatch)
+    m = kubo_sot.RashbaFerromagnet(**DEFAULT, magnetization=(0, 0, 1))
+    with pytest.raises(ParameterError, match="smallest allowed value"):
+        kubo_sot.linear_response(m, np.linspace(0.2, 0.4, 10), 1e-12)

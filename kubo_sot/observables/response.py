@@ -470,10 +470,18 @@ def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n
               for mu, gamma, t in zip(*(a.reshape(-1).tolist() for a in arrays))]
     options = dict(rtol=rtol, route=route, vertex_corrections=vertex_corrections,
                    kernel=kernel, integrator=integrator, max_kpoints=max_kpoints)
+    widths = {}
     for mu, gamma, t in points:  # every point is checked before any is computed
         _, gamma, t, _ = validate_response_arguments(model, mu, gamma, t, rtol, route,
                                                      n_jobs, kernel, max_kpoints)
         _check_disorder_options(model, gamma, t, vertex_corrections)
+        widths.setdefault((gamma, t), []).append(mu)
+    # What double precision resolves, also for the points of a spectral sweep (which
+    # check_resolvable never sees otherwise): at the lowest and highest Fermi energy of
+    # each (broadening, temperature), where E_scale and k_F are extreme (~3 ms a check).
+    for (gamma, t), mus in widths.items():
+        for mu in {min(mus), max(mus)}:
+            check_resolvable(model, mu, gamma, BOLTZMANN_EV_PER_K * t, rtol)
     results = [None] * len(points)
     for group in _spectral_sweep_groups(model, points, route, vertex_corrections, kernel):
         for i, r in zip(group, _spectral_sweep(model, [points[i] for i in group], options)):
