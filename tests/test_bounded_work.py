@@ -311,3 +311,12 @@ def test_unresolvable_broadening_is_refused_for_arrays_too(monkeypatch):
     m = kubo_sot.RashbaFerromagnet(**DEFAULT, magnetization=(0, 0, 1))
     with pytest.raises(ParameterError, match="smallest allowed value"):
         kubo_sot.linear_response(m, np.linspace(0.2, 0.4, 10), 1e-12)
+
+
+def test_sweep_refuses_unresolvable_broadening_before_computing(monkeypatch):
+    from kubo_sot.sweep import runner
+    monkeypatch.setattr(runner, "evaluate_points",
+                        lambda *a, **k: pytest.fail("a point was computed"))
+    base = dict(DEFAULT, magnetization=(1, 0, 0), rtol=1e-6)
+    with pytest.raises(ParameterError, match="smallest allowed value"):
+        kubo_sot.sweep(base, {"fermi_energy": [0.2, 0.3, 0.4], "broadening": [0.01, 1e-12]})

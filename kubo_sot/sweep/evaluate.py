@@ -7,7 +7,9 @@ from ..models import RashbaFerromagnet
 from ..models.disorder import WhiteNoiseDisorder
 from ..observables.disordered_response import check_disorder_arguments
 from ..integrate.kspace import MAX_KPOINTS
-from ..observables.response import linear_response, validate_response_arguments
+from ..constants import BOLTZMANN_EV_PER_K
+from ..observables.response import (check_resolvable, linear_response,
+                                    validate_response_arguments)
 
 QUANTITIES = ("conductivity", "spin_density", "torkance", "torque", "resistivity")
 
@@ -36,6 +38,28 @@ def check_point(spec, model_factory=None):
         raise ParameterError("vertex_corrections = true needs disorder = 'white_noise'")
     from ..observables.torque import field_direction_vector
     field_direction_vector(spec["field_direction"])
+
+
+def check_resolution(specs, model_factory=None):
+    """Raise ParameterError before a sweep starts if a point's broadening is below what
+    double precision resolves at its rtol
+    (:func:`kubo_sot.observables.response.check_resolvable`), checked at the lowest and
+    highest Fermi energy of each group of points equal but for it (a check costs ~3 ms;
+    a grid of 1e4 energies costs 2)."""
+    groups = {}
+    for spec in specs:
+        key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
+        groups.setdefault(key, []).append(spec)
+    for members in groups.values():
+        for spec in {id(s): s for s in (min(members, key=lambda s: s["fermi_energy"]),
+                                        max(members, key=lambda s: s["fermi_energy"]))
+                     }.values():
+            model = build_model(spec, model_factory)
+            _, gamma, temperature, rtol = validate_response_arguments(
+                model, spec["fermi_energy"], _broadening(spec), spec["temperature"],
+                spec["rtol"], "eigenbasis", 1)
+            check_resolvable(model, spec["fermi_energy"], gamma,
+                             BOLTZMANN_EV_PER_K * temperature, rtol)
 
 
 def evaluate_point(spec, model_factory=None):
