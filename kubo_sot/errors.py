@@ -13,7 +13,26 @@ class ConvergenceWarning(RuntimeWarning):
 
 
 class ConvergenceError(RuntimeError):
-    """A numerical integral missed its tolerance by more than the warning margin."""
+    """A numerical integral missed its tolerance by more than the warning margin, or ran
+    out of its k-point budget (``max_kpoints``) before meeting it.
+
+    Attributes
+    ----------
+    result : object or None
+        The estimate reached (for :func:`kubo_sot.linear_response`, a LinearResponse whose
+        tensors carry their error estimates), or None.
+    n_kpoints : int or None
+        The k-points used.
+    ratio : float or None
+        The largest error estimate in units of its tolerance.
+    """
+
+    def __init__(self, message, result=None, n_kpoints=None, ratio=None):
+        super().__init__(message)
+        self.result, self.n_kpoints, self.ratio = result, n_kpoints, ratio
+
+    def __reduce__(self):  # joblib / Dask workers send it back to the caller
+        return (type(self), (str(self), self.result, self.n_kpoints, self.ratio))
 
 
 class StoreWarning(UserWarning):

@@ -292,6 +292,7 @@ def integrate_brillouin_zone(model, integrand, fermi_energy, energy_width, toler
     atol = np.maximum(atol, 1e-300) / norm  # in reduced units
 
     converged = False
+    exhausted = False  # the budget, not the tolerance, ended refinement
     for _ in range(MAX_ROUNDS):
         error = cells.error_x + cells.error_y  # (K, C)
         total = error.sum(axis=0)
@@ -317,6 +318,7 @@ def integrate_brillouin_zone(model, integrand, fermi_energy, energy_width, toler
         parent = cells.take(chosen)
         children = parent.split(along_x, along_y)
         if n_kpoints + children.x.size * per_cell > max_kpoints:
+            exhausted = True
             break
         children = _evaluate(rule, children, integrand, reciprocal)
         n_kpoints += children.x.size * per_cell
@@ -325,6 +327,6 @@ def integrate_brillouin_zone(model, integrand, fermi_energy, energy_width, toler
         cells = _Cells.join([cells.take(keep), children])
 
     error = norm * (cells.error_x + cells.error_y).sum(axis=0)
-    return KSpaceIntegral(norm * cells.value.sum(axis=0), error,
-                          bool(converged and np.all(error <= atol * norm)), n_kpoints,
-                          magnitude)
+    converged = bool(converged and np.all(error <= atol * norm))
+    return KSpaceIntegral(norm * cells.value.sum(axis=0), error, converged, n_kpoints,
+                          magnitude, budget_exhausted=exhausted and not converged)

@@ -346,9 +346,11 @@ class _Counter:
 
     def __init__(self, integrand, budget):
         self.integrand, self.budget, self.count = integrand, budget, 0
+        self.refused = False
 
     def __call__(self, kx, ky):
         if self.count + kx.size > self.budget:
+            self.refused = True
             raise BudgetExhausted
         self.count += kx.size
         return self.integrand(kx, ky)
@@ -545,7 +547,7 @@ def integrate_brillouin_zone_iterated(model, integrand, fermi_energy, energy_wid
                               True) for axis in (0, 1)]
         except BudgetExhausted:
             return KSpaceIntegral(np.full(n, np.nan), np.full(n, np.inf), False,
-                                  counter.count, np.full(n, np.nan))
+                                  counter.count, np.full(n, np.nan), budget_exhausted=True)
         pilot_estimate = norm * sum(p[0] for p in pilots)
         magnitude = pilot_estimate[n:]
         atol = np.asarray(tolerance(pilot_estimate[:n], magnitude), float)
@@ -568,5 +570,8 @@ def integrate_brillouin_zone_iterated(model, integrand, fermi_energy, energy_wid
         error += out[1]
         converged &= out[2]
     estimate, error = norm * estimate, norm * error
-    return KSpaceIntegral(estimate, error, bool(converged and np.all(error <= atol)),
-                          counter.count, magnitude)
+    converged = bool(converged and np.all(error <= atol))
+    # The budget counts as spent when the next batch would have exceeded it (the wrapper
+    # refused it), whichever family it stopped.
+    return KSpaceIntegral(estimate, error, converged, counter.count, magnitude,
+                          budget_exhausted=counter.refused and not converged)

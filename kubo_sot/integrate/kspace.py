@@ -42,6 +42,13 @@ from .quadrature import adaptive_integrate
 # ``grading`` chooses another (factor, steps) for looser tolerances).
 GRADING_FACTOR = 2.0
 GRADING_STEPS = 10
+# Default k-point budget of one integral (integrate_kspace's max_kpoints), the same as the
+# Brillouin-zone integrators' (kubo_sot.integrate.brillouin_zone.MAX_KPOINTS).  Measured on
+# one (shared) core of the development machine, for points that spend the whole budget: the
+# compiled kernel with the adaptive bookkeeping costs 0.5-4 us per k-point (2-17 s for the
+# budget), the numpy kernel ~30 us (~2 min), the green check route more; the benchmark
+# points need 1e3 to 2e5 k-points at rtol 1e-6.
+MAX_KPOINTS = 4_000_000
 
 
 @dataclass
@@ -51,6 +58,7 @@ class KSpaceIntegral:
     converged: bool
     n_kpoints: int
     magnitude: np.ndarray = None  # (C,) pilot estimate of Int |integrand|
+    budget_exhausted: bool = False  # refinement ended by max_kpoints (see integrate_kspace)
 
 
 def _ray_intervals(model, phi, fermi_energy, energy_width, grading=None):
@@ -98,13 +106,14 @@ def _build_ray_intervals(model, phi, fermi_energy, energy_width, grading=None):
 
 
 def radial_integrals(model, integrand, phi, fermi_energy, energy_width, ray_tolerance,
-                     max_iterations=None, initial=None, grading=None):
-    """Int k dk F(k, phi) along each ray; returns (estimate, error, n_kpoints, intervals).
+                     max_iterations=None, initial=None, grading=None, max_kpoints=None):
+    """Int k dk F(k, phi) along each ray; returns (estimate, error, n_kpoints, intervals,
+    budget_exhausted).
 
     ``initial``: the partition of an earlier (pilot) call on the same rays, to continue
     refining instead of evaluating the initial intervals again.  ``grading``: (factor,
     steps) of the initial intervals around each crossing (default GRADING_FACTOR,
-    GRADING_STEPS).
+    GRADING_STEPS).  ``max_kpoints``: no refinement pass beyond this many k-points.
     """
     phi = np.asarray(phi, float)
     owner, a, b, k_end, infinite = _ray_intervals(model, phi, fermi_energy, energy_width,
@@ -128,23 +137,26 @@ def radial_integrals(model, integrand, phi, fermi_energy, energy_width, ray_tole
                                       rule)
     kwargs = {} if max_iterations is None else {"max_iterations": max_iterations}
     res = adaptive_integrate(func, owner, a, b, phi.size, ray_tolerance,
-                             initial=initial, compiled=compiled, **kwargs)
-    return res.estimate, res.error, res.n_evaluations, res.intervals
+                             initial=initial, compiled=compiled, max_evaluations=max_kpoints,
+                             **kwargs)
+    return res.estimate, res.error, res.n_evaluations, res.intervals, res.budget_exhausted
 
 
 def _parallel_radial(model, integrand, phi, fermi_energy, energy_width, ray_tolerance,
                      n_jobs, max_iterations=None, partitions=None, record=False,
-                     grading=None):
+                     grading=None, max_kpoints=None):
     """Radial integrals, split into k-chunks of rays over joblib workers when n_jobs > 1.
 
     ``partitions`` maps the bytes of each chunk of rays to its radial partition: a pilot
     run fills it (``record``), the main run takes its entries out and continues from them
-    (same rays, same chunks).
+    (same rays, same chunks).  ``max_kpoints``: the budget of this call, shared equally by
+    the chunks; returns (estimate, error, n_kpoints, budget_exhausted).
     """
     chunks = [phi] if n_jobs == 1 or phi.size < 2 * n_jobs else np.array_split(phi, n_jobs)
     known = {} if partitions is None or record else partitions
+    share = None if max_kpoints is None else max(int(max_kpoints) // len(chunks), 0)
     args = [(model, integrand, c, fermi_energy, energy_width, ray_tolerance, max_iterations,
-             known.pop(c.tobytes(), None), grading) for c in chunks]
+             known.pop(c.tobytes(), None), grading, share) for c in chunks]
     if len(chunks) == 1:
         parts = [radial_integrals(*args[0])]
     else:
@@ -154,7 +166,7 @@ def _parallel_radial(model, integrand, phi, fermi_energy, energy_width, ray_tole
         for c, p in zip(chunks, parts):
             partitions[c.tobytes()] = p[3]
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-            sum(p[2] for p in parts))
+            sum(p[2] for p in parts), any(p[4] for p in parts))
 
 
 # Largest angular harmonic |m| of the ray integrals of a rotationally invariant model: the
@@ -246,7 +258,7 @@ PERIODIC_RAYS = (16, 32, 64, 128)
 PERIODIC_MIN_DECAY = 8.0
 
 
-def _periodic_rays(radial, n_components, atol, pilot=False):
+def _periodic_rays(radial, n_components, atol, pilot=False, stop=None):
     """Angular integral by the periodic trapezoid rule on 2 pi j / N, N doubling through
     PERIODIC_RAYS; returns (total, angular error) like the panels, or None when it does not
     reach atol (the caller then integrates on panels).
@@ -256,12 +268,16 @@ def _periodic_rays(radial, n_components, atol, pilot=False):
     symmetric under phi -> -phi and phi -> pi - phi, so components that mirror symmetry
     forbids cancel ray by ray as on the quadrant panels.  ``pilot``: the first level only,
     unchecked (the pilot estimates scales; the main run continues on the same rays).
+    ``stop(n_rays)``: True when the next level's rays would exceed the k-point budget; the
+    current level is then returned unconverged, with its error estimate.
     """
     n = PERIODIC_RAYS[0]
     values = radial(2.0 * np.pi * np.arange(n) / n)  # (n, 2C): estimates, radial errors
     coarse = values[::2].mean(axis=0) * (2.0 * np.pi)
     previous = None
     for level, n in enumerate(PERIODIC_RAYS):
+        if level and stop is not None and stop(n // 2):
+            return total, error
         if level:
             new = radial(2.0 * np.pi * (np.arange(n // 2) + 0.5) / (n // 2))
             values = np.stack([values, new], axis=1).reshape(n, -1)  # angles in order
@@ -278,11 +294,15 @@ def _periodic_rays(radial, n_components, atol, pilot=False):
 
 def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
            radial_iterations=None, angular_iterations=None, partitions=None, record=False,
-           angular_average=None, grading=None):
+           angular_average=None, grading=None, max_kpoints=None):
     """Angular quadrature of the radial integrals, target absolute tolerance atol.
 
     ``partitions``: radial partitions per chunk of rays, filled by a pilot run (``record``)
-    and continued from by the main run (:func:`_parallel_radial`).
+    and continued from by the main run (:func:`_parallel_radial`).  ``max_kpoints``: the
+    k-point budget (None: unbounded).  The radial quadratures get what is left of it; new
+    rays (trapezoid levels, angular panels) are not started when they would exceed it at
+    the mean cost per ray so far.  Then the result is returned unconverged with its error
+    estimate and ``budget_exhausted`` set.
     """
     norm = (2.0 * np.pi) ** 2
     atol = np.asarray(atol, float) * norm  # tolerance on Int dphi Int k dk F
@@ -292,21 +312,34 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     ray_tol = (0.5 * atol / (2.0 * np.pi) if angular_average is None
                else _single_ray_tolerance(angular_average, atol))
     n_components = atol.size
-    counter = [0]
+    counter = [0, 0, False]  # k-points, rays, budget exhausted
 
     def radial(phi):
         """Ray integrals and their error estimates, side by side: (n_rays, 2C)."""
-        est, err, n = _parallel_radial(model, integrand, phi, fermi_energy, energy_width,
-                                       ray_tol, n_jobs, radial_iterations, partitions,
-                                       record, grading)
+        left = None if max_kpoints is None else max(max_kpoints - counter[0], 0)
+        est, err, n, exhausted = _parallel_radial(
+            model, integrand, phi, fermi_energy, energy_width, ray_tol, n_jobs,
+            radial_iterations, partitions, record, grading, left)
         counter[0] += n
+        counter[1] += np.size(phi)
+        counter[2] |= exhausted
         return np.concatenate([est, err], axis=1)
+
+    def stop(n_rays):
+        """Whether n_rays more rays would exceed the budget at the mean cost per ray."""
+        if max_kpoints is None:
+            return False
+        per_ray = counter[0] / max(counter[1], 1)
+        if counter[0] + n_rays * per_ray > max_kpoints:
+            counter[2] = True
+        return counter[2]
 
     def result(total, angular_error):
         estimate = total[:n_components] / norm
         error = (angular_error + total[n_components:]) / norm
-        return KSpaceIntegral(estimate, error, bool(np.all(error <= atol / norm)),
-                              counter[0])
+        converged = bool(np.all(error <= atol / norm))
+        return KSpaceIntegral(estimate, error, converged, counter[0],
+                              budget_exhausted=counter[2] and not converged)
 
     if isotropic:
         return result(*_isotropic_rays(radial, n_components, angular_average))
@@ -315,7 +348,7 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     if np.all(np.isinf(model.ray_length(np.zeros(1)))) and not (
             features is not None and features(fermi_energy, energy_width)):
         periodic = _periodic_rays(radial, n_components, 0.5 * atol,
-                                  pilot=angular_iterations == 1)
+                                  pilot=angular_iterations == 1, stop=stop)
         if periodic is not None:
             return result(*periodic)
     try:
@@ -326,7 +359,7 @@ def _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
     outer_tol = np.concatenate([0.5 * atol, np.full(n_components, np.inf)])[None, :]
     kwargs = {} if angular_iterations is None else {"max_iterations": angular_iterations}
     res = adaptive_integrate(lambda phi, _owner: radial(phi), np.zeros(edges.size - 1),
-                             edges[:-1], edges[1:], 1, outer_tol, **kwargs)
+                             edges[:-1], edges[1:], 1, outer_tol, stop=stop, **kwargs)
     return result(res.estimate[0], res.error[0, :n_components])
 
 
@@ -341,7 +374,7 @@ def _with_magnitude(integrand):
 
 
 def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_jobs=1,
-                     angular_average=None, grading=None):
+                     angular_average=None, grading=None, max_kpoints=MAX_KPOINTS):
     """Int d^2k/(2 pi)^2 integrand(kx, ky) with an error estimate.
 
     Parameters
@@ -369,6 +402,13 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
         (factor, steps) of the initial radial intervals around each Fermi crossing of width
         w, which end at w * factor^s, s < steps; default (GRADING_FACTOR, GRADING_STEPS).
         Coarser ones suit loose tolerances (the error estimate refines where needed).
+    max_kpoints : int or None
+        Budget of integrand evaluations, pilot included (default MAX_KPOINTS; None:
+        unbounded).  No refinement pass is started that would exceed it (a new set of
+        rays is costed at the mean k-points per ray so far); the result is then returned
+        unconverged with its error estimate and ``budget_exhausted = True``, for the
+        caller to report.  The initial mesh (the pilot) is always evaluated, even when it
+        alone exceeds the budget.
 
     Returns
     -------
@@ -377,7 +417,7 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
     if not callable(tolerance):
         return _polar(model, integrand, fermi_energy, energy_width,
                       np.asarray(tolerance, float), n_jobs, angular_average=angular_average,
-                      grading=grading)
+                      grading=grading, max_kpoints=max_kpoints)
     # Pilot: the initial mesh, unrefined, gives the scale of the result and of |integrand|.
     # The main run continues refining the pilot's radial partitions (values only, without
     # the |integrand| columns), so no k-point is evaluated twice.
@@ -388,11 +428,14 @@ def integrate_kspace(model, integrand, fermi_energy, energy_width, tolerance, n_
     pilot = _polar(model, _with_magnitude(integrand), fermi_energy,
                    energy_width, np.full(2 * n, np.inf), n_jobs,
                    radial_iterations=1, angular_iterations=1, partitions=partitions,
-                   record=True, angular_average=pilot_average, grading=grading)
+                   record=True, angular_average=pilot_average, grading=grading,
+                   max_kpoints=max_kpoints)
     partitions = {key: p.columns(slice(0, n)) for key, p in partitions.items()}
     atol = np.asarray(tolerance(pilot.estimate[:n], pilot.estimate[n:]), float)
+    left = None if max_kpoints is None else max(max_kpoints - pilot.n_kpoints, 0)
     result = _polar(model, integrand, fermi_energy, energy_width, atol, n_jobs,
-                    partitions=partitions, angular_average=angular_average, grading=grading)
+                    partitions=partitions, angular_average=angular_average, grading=grading,
+                    max_kpoints=left)
     result.n_kpoints += pilot.n_kpoints
     result.magnitude = pilot.estimate[n:]
     return result

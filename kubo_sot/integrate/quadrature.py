@@ -67,6 +67,7 @@ class QuadratureResult:
     converged: np.ndarray  # (n_owners,) bool
     n_evaluations: int
     intervals: Intervals = None
+    budget_exhausted: bool = False  # refinement ended by max_evaluations or stop
 
 
 class _Rule:
@@ -124,7 +125,8 @@ def _rule(order):
 
 
 def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER,
-                       max_iterations=None, max_intervals=None, initial=None, compiled=None):
+                       max_iterations=None, max_intervals=None, initial=None, compiled=None,
+                       max_evaluations=None, stop=None):
     """Integrate func over the union of initial intervals of each owner.
 
     Parameters
@@ -147,6 +149,14 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
         ``compiled(owner, a, b, rule) -> (value, error)``, both (I, C): the rule and its
         error estimate applied to func on the intervals by a compiled kernel that never
         returns func's values; func is then not called.
+    max_evaluations : int, optional
+        Budget of func's abscissae in this call (initial intervals included): a refinement
+        pass that would exceed it is not started, and the result is returned unconverged
+        with its honest error estimate (``budget_exhausted``).
+    stop : callable, optional
+        ``stop(n_new) -> bool``, asked before each refinement pass with the number of
+        abscissae it would evaluate: True ends the refinement as max_evaluations does (a
+        budget shared with other calls, e.g. the k-points of nested quadratures).
 
     Returns
     -------
@@ -169,9 +179,15 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
         n_eval = 0
     refine = np.zeros(a.size, dtype=bool)
     converged = np.zeros(n_owners, dtype=bool)
+    exhausted = False
 
     for _ in range(max_iterations):
         if refine.any():
+            n_new = 2 * int(np.count_nonzero(refine)) * order
+            if ((max_evaluations is not None and n_eval + n_new > max_evaluations)
+                    or (stop is not None and stop(n_new))):
+                exhausted = True
+                break
             o, lo, hi = owner[refine], a[refine], b[refine]
             mid = 0.5 * (lo + hi)
             both_o = np.concatenate([o, o])
@@ -207,7 +223,7 @@ def adaptive_integrate(func, owner, a, b, n_owners, tolerance, order=GAUSS_ORDER
     if max_iterations < 1:
         total_error = _per_owner(error, owner, n_owners)
     return QuadratureResult(estimate, total_error, converged, n_eval,
-                            Intervals(owner, a, b, value, error))
+                            Intervals(owner, a, b, value, error), exhausted)
 
 
 def _per_owner(values, owner, n_owners):

@@ -57,6 +57,32 @@ LAYOUT = _r.LAYOUT + [("spin4", "spin4"), ("spin4", "vector"), ("vector", "spin4
 VERTEX_RTOL_FACTORS = (1.0, 0.1, 0.01)
 # Singular values of (1 - L) below this multiple of L's integration error count as zero.
 SINGULAR_FACTOR = 100.0
+# Error of the vertex inputs (L, y, the current traces) from the second pass on: the
+# difference to the previous, coarser pass (the error of the coarser result, which the
+# finer one, at a tenth of its tolerance, does not exceed while the quadrature converges),
+# never below this fraction of the finer pass's own error bound nor above that bound.
+# Why: (1 - L)^-1 amplifies the inputs' errors by up to 1/s_min (~230 for alpha = 0.01,
+# M along x, where spin along M is nearly conserved), and the null-rule bounds are
+# conservative by a median 5e4 (kubo_sot.integrate.quadrature, DECAY_PAIRS): propagated,
+# they overstated the dressed error by ~1e6 and raised a false ConvergenceWarning after
+# three passes.  The floor keeps the estimate from trusting a chance agreement of passes
+# beyond the largest overestimate the bounds were calibrated to exceed the truth by.
+PASS_DIFFERENCE_FLOOR = 1e-3
+_VERTEX_INPUTS = (_LADDER, _SOURCE, _CURRENT)
+
+
+def vertex_input_errors(result, previous):
+    """Error estimates of ``result`` with those of the vertex inputs replaced by the
+    pass difference (PASS_DIFFERENCE_FLOOR); unchanged when there is no previous pass or
+    it used no fewer k-points (the same mesh: its difference says nothing)."""
+    error = np.array(result.error, float)
+    if previous is None or result.n_kpoints <= previous.n_kpoints:
+        return error
+    for part in _VERTEX_INPUTS:
+        bound = error[part]
+        difference = np.abs(np.asarray(result.estimate[part]) - previous.estimate[part])
+        error[part] = np.minimum(bound, np.maximum(difference, PASS_DIFFERENCE_FLOOR * bound))
+    return error
 
 
 def disordered_integrand(model, fermi_energy, self_energy, route="eigenbasis",
@@ -166,7 +192,7 @@ def _dress(estimate, error, delta, delta_err):
 
 
 def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_jobs,
-                        kernel="auto"):
+                        kernel="auto", max_kpoints=None):
     """Body of :func:`kubo_sot.linear_response` for a
     :class:`~kubo_sot.models.disorder.WhiteNoiseDisorder`
     (arguments already validated; T = 0)."""
@@ -178,15 +204,19 @@ def disordered_response(model, mu, disorder, rtol, vertex_corrections, route, n_
     integrand = disordered_integrand(model, mu, sigma, route, kernel)
     velocity_scale = _velocity_scale(model, mu, sigma.gamma)
     average = _r.angular_average(model, LAYOUT)
+    previous = None
     for factor in VERTEX_RTOL_FACTORS if vertex_corrections else (None,):
         tolerance = _tolerances(rtol, exchange, magnetization, factor)
+        budget = {} if max_kpoints is None else {"max_kpoints": max_kpoints}
         result = integrate_kspace(model, integrand, mu, sigma.gamma, tolerance, n_jobs=n_jobs,
-                                  angular_average=average)
+                                  angular_average=average, **budget)
         atol = tolerance(result.estimate, result.magnitude)
         if factor is None:
             break
-        delta, delta_err, info = _vertex(result, disorder.strength, sigma, velocity_scale)
-        est, err = _dress(result.estimate, result.error, delta, delta_err)
+        inputs = dataclasses.replace(result, error=vertex_input_errors(result, previous))
+        delta, delta_err, info = _vertex(inputs, disorder.strength, sigma, velocity_scale)
+        est, err = _dress(inputs.estimate, inputs.error, delta, delta_err)
+        previous = result
         if np.all(err <= atol[:26]):
             break
     _r._report_convergence(result, atol, rtol)

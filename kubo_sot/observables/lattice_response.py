@@ -13,6 +13,7 @@ I(a) and I(b) are reported together as for the continuum model.
 
 import numpy as np
 
+from .._parallel import single_blas_thread
 from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
                          SPIN_DENSITY_FACTOR_PER_V_NM)
 from ..integrate.brillouin_zone import integrate_brillouin_zone
@@ -39,7 +40,8 @@ SCALE_FLOOR = 1e-12
 # A tensor's size for its tolerance: its largest element, but never less than this
 # fraction of Int |integrand| of its components, the physical scale of what cancels in
 # it.  A tensor that vanishes by symmetry is then resolved to rtol times this fraction of
-# its natural size instead of chasing rounding.
+# its natural size instead of chasing rounding.  The polar route's tolerances
+# (kubo_sot.observables.response.VANISHING_FRACTION) use the same rule and value.
 VANISHING_FRACTION = 1e-3
 # Rounding of the integral of |integrand|: no tolerance asks for less.
 CANCELLATION_FLOOR = 1e-11
@@ -161,8 +163,13 @@ def lattice_response(model, fermi_energy, gamma, temperature, rtol, route="eigen
     integrand = lattice_integrand(model, fermi_energy, gamma, kt, route, kernel)
     options = {} if max_kpoints is None else {"max_kpoints": max_kpoints}
     tolerance = _tolerances(rtol)
-    result = BRILLOUIN_ZONE_SCHEMES[scheme](model, integrand, fermi_energy, max(gamma, kt),
-                                            tolerance, broadening=gamma, **options)
+    # One BLAS thread: the Fourier sums over R are BLAS products whose rounding depends on
+    # how a multithreaded BLAS splits them, and a point must come out bit-identical in any
+    # process (a sweep's own, a joblib or Dask worker, the CLI).
+    with single_blas_thread():
+        result = BRILLOUIN_ZONE_SCHEMES[scheme](model, integrand, fermi_energy,
+                                                max(gamma, kt), tolerance, broadening=gamma,
+                                                **options)
     return (result, tolerance(result.estimate, result.magnitude),
             assemble(model, result, fermi_energy, gamma, temperature, rtol, route, scheme))
 

@@ -16,7 +16,8 @@ from .._parallel import interleaved_chunks
 from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
                          SPIN_DENSITY_FACTOR_PER_V_NM)
 from ..errors import ConvergenceError, ConvergenceWarning, ParameterError
-from ..integrate.kspace import KSpaceIntegral, integrate_kspace, rotation_average
+from ..integrate.kspace import (MAX_KPOINTS, KSpaceIntegral, integrate_kspace,
+                                rotation_average)
 from ..kernels.energy_integrals import EnergyIntegrals
 from ..kernels.green import ConstantBroadening
 from ..kernels.kubo_bastin import kubo_bastin_eigenbasis, response_elements
@@ -31,12 +32,21 @@ ROUTES = ("eigenbasis", "green")
 RTOL_RANGE = (0.0, 0.1)
 # Below this (in the tensor's unit) an element counts as zero when setting tolerances.
 SCALE_FLOOR = 1e-12
+# A tensor's size for its tolerance: its largest element, but never less than this
+# fraction of the largest Int |integrand| of its components (all parts), the physical scale
+# of what cancels in it (for the spin density ~ the conductivity's Drude value divided by
+# hbar v_F, since |s| = 1 where |hbar v| = hbar v_F).  A tensor that vanishes by symmetry
+# is then resolved to rtol times this fraction of its natural size instead of chasing
+# rounding.  The same value as kubo_sot.observables.lattice_response.VANISHING_FRACTION.
+VANISHING_FRACTION = 1e-3
 # Components that cancel (e.g. by symmetry) can be resolved only to rounding of the
 # integral of |integrand|; the tolerance never asks for less than this fraction of the
 # largest such integral within the tensor.
 CANCELLATION_FLOOR = 1e-11
 # Raise instead of warn when the error estimate exceeds the tolerance by this factor.
 ERROR_MARGIN = 100.0
+# Smallest k-point budget accepted (the initial mesh of one anisotropic point is ~1e4).
+MIN_KPOINTS = 1000
 
 # Layout of the packed integrand: B operators are (-hbar v_x, -hbar v_y, s_x, s_y, s_z).
 _SIGMA_SURFACE = slice(0, 4)
@@ -165,13 +175,17 @@ def _tolerances(rtol, exchange, magnetization):
         sigma = est[..., _SIGMA_SURFACE] + est[..., _SIGMA_SEA]
         chi = (est[..., _CHI_A] + est[..., _CHI_B] + est[..., _CHI_SEA]).reshape(
             est.shape[:-1] + (3, 2))
-        scale_sigma = np.maximum(largest(sigma, -1), SCALE_FLOOR)
-        scale_chi = np.maximum(largest(chi, (-2, -1)), SCALE_FLOOR)
+        natural = VANISHING_FRACTION * group_scale(magnitude)  # per tensor, all parts
+        floor_sigma = np.maximum(natural[..., 0], SCALE_FLOOR)
+        floor_chi = np.maximum(natural[..., _CHI_A.start], SCALE_FLOOR)
+        scale_sigma = np.maximum(largest(sigma, -1), floor_sigma)
+        scale_chi = np.maximum(largest(chi, (-2, -1)), floor_chi)
         if exchange > 0:
             # The torkance J M x chi can be much smaller than chi (chi mostly along M);
-            # its own largest element sets the accuracy needed for chi.
+            # its own largest element sets the accuracy needed for chi, down to the same
+            # natural floor (M x chi vanishing by symmetry sets no tolerance either).
             torque = largest(m_cross @ chi, (-2, -1))
-            scale_chi = np.minimum(scale_chi, np.maximum(torque, SCALE_FLOOR))
+            scale_chi = np.minimum(scale_chi, np.maximum(torque, floor_chi))
         atol = np.empty(est.shape)
         atol[..., _SIGMA_SURFACE] = atol[..., _SIGMA_SEA] = (0.5 * rtol * scale_sigma)[..., None]
         atol[..., _CHI_A] = atol[..., _CHI_B] = atol[..., _CHI_SEA] = (
@@ -195,7 +209,7 @@ def _grading(rtol):
 
 
 def validate_response_arguments(model, fermi_energy, broadening, temperature, rtol, route,
-                                n_jobs, kernel="auto"):
+                                n_jobs, kernel="auto", max_kpoints=MAX_KPOINTS):
     """Check every argument of :func:`linear_response`; return the cleaned values."""
     from .lattice_response import is_lattice_model
     if not (isinstance(model, BandModel) or is_lattice_model(model)):
@@ -216,8 +230,13 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
                             high_open=True)
     _checks.choice("route", route, ROUTES)
     _checks.choice("kernel", kernel, KERNELS)
-    if not (isinstance(n_jobs, (int, np.integer)) and (n_jobs >= 1 or n_jobs == -1)):
+    if isinstance(n_jobs, (bool, np.bool_)) or not (
+            isinstance(n_jobs, (int, np.integer)) and (n_jobs >= 1 or n_jobs == -1)):
         raise ParameterError(f"n_jobs = {n_jobs!r} must be a positive integer or -1 (all cores)")
+    if isinstance(max_kpoints, (bool, np.bool_)) or not (
+            isinstance(max_kpoints, (int, np.integer)) and max_kpoints >= MIN_KPOINTS):
+        raise ParameterError(f"max_kpoints = {max_kpoints!r} (k-point budget) must be an "
+                             f"integer in [{MIN_KPOINTS}, inf)")
     bottom = model.band_bottom()
     if mu < bottom:
         raise ParameterError(
@@ -229,11 +248,69 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
 #: k-space strategies (``integrator=``); the two over the Brillouin zone map to
 #: lattice_response.BRILLOUIN_ZONE_SCHEMES.
 INTEGRATORS = ("auto", "polar", "brillouin_zone", "brillouin_zone_lines")
+# What double precision resolves (check_resolvable).  A feature of width w = W / (hbar v)
+# in k (W = max(Gamma, k_B T)) at radius k is sampled only if w >= RESOLUTION_FACTOR eps k:
+# the abscissae k + w x carry rounding eps k, and below ~1e3 eps k the Gauss nodes on an
+# interval of width ~w no longer resolve the Lorentzian (nor can it be bisected: the
+# quadrature stops splitting at 1e-13 relative).
+RESOLUTION_FACTOR = 1e3
+# Rounding noise: E(k) - mu is computed to ~eps E_scale (E_scale = |mu| + the largest
+# element of H at the feature), which moves a Lorentzian of width W by eps E_scale / W
+# relative; the error estimate cannot fall below that noise, so rtol needs
+# W >= NOISE_FACTOR eps E_scale / rtol.
+NOISE_FACTOR = 1.0
+
+
+def smallest_resolvable_width(model, fermi_energy, rtol, energy_width=1.0):
+    """The smallest energy width W = max(Gamma, k_B T) in eV that double precision resolves
+    at rtol on ``model`` at ``fermi_energy`` (RESOLUTION_FACTOR, NOISE_FACTOR):
+
+        W_min = max(RESOLUTION_FACTOR eps k hbar v,  NOISE_FACTOR eps E_scale / rtol)
+
+    over the sharp features along 16 rays (model.ray_breakpoints: Fermi crossings of radius
+    k = k_F and width W / (hbar v_F) in k, minimal gaps); eps is the machine epsilon.
+    ``energy_width`` is the width at which the breakpoints are located (their widths scale
+    with it)."""
+    eps = np.finfo(float).eps
+    phi = 2.0 * np.pi * (np.arange(16) + 0.5) / 16
+    radii, widths = (np.asarray(x, float) for x in
+                     model.ray_breakpoints(phi, fermi_energy, energy_width))
+    ok = np.isfinite(radii) & np.isfinite(widths) & (radii > 0) & (widths > 0)
+    if not ok.any():
+        return 0.0
+    # width in k = W / (hbar v): W_min / W = RESOLUTION_FACTOR eps k / width.
+    resolution = RESOLUTION_FACTOR * eps * energy_width * np.max(radii[ok] / widths[ok])
+    rows = np.nonzero(ok)[0]
+    k = radii[ok]
+    h = np.asarray(model.hamiltonian(k * np.cos(phi[rows]), k * np.sin(phi[rows])))
+    e_scale = abs(fermi_energy) + float(np.max(np.abs(h)))
+    return float(max(resolution, NOISE_FACTOR * eps * e_scale / rtol))
+
+
+def check_resolvable(model, fermi_energy, broadening, thermal_energy, rtol):
+    """Raise ParameterError, before any integral, when max(Gamma, k_B T) is below what
+    double precision resolves at rtol (:func:`smallest_resolvable_width`): such a point
+    would refine without end.  Continuum (polar) models only."""
+    if not isinstance(model, BandModel):
+        return
+    if isinstance(broadening, WhiteNoiseDisorder):
+        gamma = broadening.born_broadening(model)
+    else:
+        gamma = broadening.gamma
+    width = max(gamma, thermal_energy)
+    smallest = smallest_resolvable_width(model, fermi_energy, rtol, width)
+    if width < smallest:
+        raise ParameterError(
+            f"broadening = {gamma:.3g} eV (energy width max(Gamma, k_B T) = {width:.3g} eV) "
+            f"is below what double precision resolves at rtol = {rtol:g} on this model at "
+            f"fermi_energy = {fermi_energy:g} eV: the smallest allowed value is "
+            f"{smallest:.3g} eV (allowed range [{smallest:.3g}, inf) eV; a looser rtol "
+            "lowers it)")
 
 
 def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6, *,
                     route="eigenbasis", n_jobs=1, vertex_corrections=False, kernel="auto",
-                    integrator="auto"):
+                    integrator="auto", max_kpoints=MAX_KPOINTS):
     """Kubo-Bastin linear response to an in-plane electric field.
 
     Parameters
@@ -257,7 +334,9 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         provenance ``engine``), not from a k-mesh each: 100 energies cost ~15 points.
     rtol : float, optional
         Target accuracy of every tensor element relative to the largest element of its
-        tensor, in (0, 0.1); default 1e-6.
+        tensor, in (0, 0.1); default 1e-6.  A tensor smaller than VANISHING_FRACTION
+        (1e-3) of the integral of |integrand| of its components (e.g. one that vanishes by
+        symmetry) is resolved to rtol times that natural size instead.
     route : {"eigenbasis", "green"}, keyword-only
         Closed-form eigenbasis route (default) or the explicit-Green's-function check route.
     n_jobs : int, keyword-only
@@ -283,6 +362,12 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         square lattice at Gamma = 2 meV, but more for small pockets such as the
         honeycomb's K valleys; same numbers within the errors).  "auto" (default) takes
         the cells for a :class:`kubo_sot.TightBindingModel` and polar otherwise.
+    max_kpoints : int, keyword-only
+        k-point budget of each point (an integer >= 1000), default ``MAX_KPOINTS`` of
+        ``kubo_sot.integrate.kspace`` (4e6: 2-17 s on one core with the compiled kernel,
+        ~2 min with kernel = "numpy").  A point that has not met rtol when the budget is spent
+        raises :class:`kubo_sot.errors.ConvergenceError`, whose ``result`` holds the
+        estimate reached with its error estimates and ``n_kpoints`` the k-points used.
 
     Returns
     -------
@@ -308,33 +393,38 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
             not isinstance(broadening, (ConstantBroadening, WhiteNoiseDisorder))
             and np.ndim(broadening) > 0):
         return _response_array(model, fermi_energy, broadening, temperature, rtol, route,
-                               n_jobs, vertex_corrections, kernel, integrator)
+                               n_jobs, vertex_corrections, kernel, integrator, max_kpoints)
     mu, gamma, temperature, rtol = validate_response_arguments(
-        model, fermi_energy, broadening, temperature, rtol, route, n_jobs, kernel)
+        model, fermi_energy, broadening, temperature, rtol, route, n_jobs, kernel,
+        max_kpoints)
     # The lattice check first: its message names the broadening a lattice model takes.
     brillouin_zone = _uses_brillouin_zone(model, integrator, gamma)
     _check_disorder_options(model, gamma, temperature, vertex_corrections)
     if brillouin_zone:
         from .lattice_response import lattice_response
         result, tolerance, response = lattice_response(
-            model, mu, gamma.gamma, temperature, rtol, route, kernel=kernel,
-            scheme="lines" if integrator == "brillouin_zone_lines" else "cells")
-        _report_convergence(result, tolerance, rtol)
+            model, mu, gamma.gamma, temperature, rtol, route, max_kpoints=max_kpoints,
+            kernel=kernel, scheme="lines" if integrator == "brillouin_zone_lines" else "cells")
+        _report_convergence(result, tolerance, rtol, lambda: response)
         return response
+    kt = BOLTZMANN_EV_PER_K * temperature
+    check_resolvable(model, mu, gamma, kt, rtol)
     if isinstance(gamma, WhiteNoiseDisorder):
         from .disordered_response import disordered_response
         return disordered_response(model, mu, gamma, rtol, vertex_corrections, route,
-                                   n_jobs, kernel)
-    kt = BOLTZMANN_EV_PER_K * temperature
+                                   n_jobs, kernel, max_kpoints=max_kpoints)
     exchange, magnetization = _exchange_and_magnetization(model)
     integrand = response_integrand(model, mu, gamma, kt, route, kernel)
     tolerance = _tolerances(rtol, exchange, magnetization)
     result = integrate_kspace(model, integrand, mu, max(gamma.gamma, kt), tolerance,
                               n_jobs=n_jobs, angular_average=angular_average(model, LAYOUT),
-                              grading=_grading(rtol))
-    _report_convergence(result, tolerance(result.estimate, result.magnitude), rtol)
-    return _assemble(model, result, exchange, magnetization, mu, gamma.gamma, temperature,
-                     rtol, route)
+                              grading=_grading(rtol), max_kpoints=max_kpoints)
+
+    def assemble():
+        return _assemble(model, result, exchange, magnetization, mu, gamma.gamma,
+                         temperature, rtol, route)
+    _report_convergence(result, tolerance(result.estimate, result.magnitude), rtol, assemble)
+    return assemble()
 
 
 def _uses_brillouin_zone(model, integrator, broadening):
@@ -373,7 +463,7 @@ def _check_disorder_options(model, broadening, temperature, vertex_corrections):
 
 
 def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n_jobs,
-                    vertex_corrections, kernel, integrator="auto"):
+                    vertex_corrections, kernel, integrator="auto", max_kpoints=MAX_KPOINTS):
     """linear_response over broadcast arrays of (fermi_energy, broadening, temperature):
     all points checked first, then evaluated serially or by n_jobs joblib workers."""
     constant = not isinstance(broadening, WhiteNoiseDisorder)
@@ -390,12 +480,20 @@ def _response_array(model, fermi_energy, broadening, temperature, rtol, route, n
     points = [(mu, gamma if constant else broadening, t)
               for mu, gamma, t in zip(*(a.reshape(-1).tolist() for a in arrays))]
     options = dict(rtol=rtol, route=route, vertex_corrections=vertex_corrections,
-                   kernel=kernel, integrator=integrator)
+                   kernel=kernel, integrator=integrator, max_kpoints=max_kpoints)
+    widths = {}
     for mu, gamma, t in points:  # every point is checked before any is computed
         _, gamma, t, _ = validate_response_arguments(model, mu, gamma, t, rtol, route,
-                                                     n_jobs, kernel)
+                                                     n_jobs, kernel, max_kpoints)
         _uses_brillouin_zone(model, integrator, gamma)
         _check_disorder_options(model, gamma, t, vertex_corrections)
+        widths.setdefault((gamma, t), []).append(mu)
+    # What double precision resolves, also for the points of a spectral sweep (which
+    # check_resolvable never sees otherwise): at the lowest and highest Fermi energy of
+    # each (broadening, temperature), where E_scale and k_F are extreme (~3 ms a check).
+    for (gamma, t), mus in widths.items():
+        for mu in {min(mus), max(mus)}:
+            check_resolvable(model, mu, gamma, BOLTZMANN_EV_PER_K * t, rtol)
     results = [None] * len(points)
     for group in _spectral_sweep_groups(model, points, route, vertex_corrections, kernel):
         for i, r in zip(group, _spectral_sweep(model, [points[i] for i in group], options)):
@@ -488,14 +586,25 @@ def route_comparison(model, fermi_energy, broadening, temperature=0.0, rtol=1e-4
     return tuple(out)
 
 
-def _report_convergence(result, tolerance, rtol):
+def _report_convergence(result, tolerance, rtol, partial=None):
+    """Warn when the error estimate exceeds the tolerance; raise ConvergenceError when it
+    does by more than ERROR_MARGIN or when the k-point budget ran out first (``partial()``
+    builds the estimate reached, which the error carries as ``result``)."""
     ratio = float(np.max(result.error / np.maximum(tolerance, 1e-300)))
     if ratio <= 1.0:
         return
+    if not np.isfinite(ratio) or not np.all(np.isfinite(result.estimate)):
+        ratio = float("inf")  # no estimate at all (e.g. the budget ran out in the pilot)
     message = (f"k-space integral missed its tolerance: error estimate up to {ratio:.3g} "
                f"times the tolerance for rtol = {rtol:g} ({result.n_kpoints} k-points)")
-    if ratio > ERROR_MARGIN:
-        raise ConvergenceError(message)
+    exhausted = getattr(result, "budget_exhausted", False)
+    if exhausted:
+        message += ("; the k-point budget max_kpoints was spent: loosen rtol, widen the "
+                    "broadening, or raise max_kpoints (the estimate reached is the error's "
+                    "'result')")
+    if ratio > ERROR_MARGIN or exhausted:
+        raise ConvergenceError(message, partial() if partial is not None else None,
+                               int(result.n_kpoints), ratio)
     warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ParameterError
-from .evaluate import check_point, fermi_energy_groups
+from .evaluate import check_point, check_resolution, fermi_energy_groups
 from .grid import expand
 from .store import PointStore, point_key
 
@@ -236,6 +236,7 @@ def count_tasks(base, grid=None, points=None, store=None, share_kpoints=True):
     _, specs = expand(base, grid, points)
     for spec in specs:
         check_point(spec, None)
+    check_resolution(specs)
     done = PointStore(store, clean=False).keys() if store is not None else set()
     todo = [i for i, s in enumerate(specs) if point_key(s) not in done]
     tasks = fermi_energy_groups(todo, specs) if share_kpoints else [[i] for i in todo]

@@ -1,15 +1,16 @@
 """One sweep point: model + linear response -> a flat, JSON-able record of numbers."""
 
-import contextlib
 
 import numpy as np
 
-from .._parallel import single_blas_thread
 from ..errors import ParameterError
 from ..models import RashbaFerromagnet
 from ..models.disorder import WhiteNoiseDisorder
 from ..observables.disordered_response import check_disorder_arguments
-from ..observables.response import linear_response, validate_response_arguments
+from ..integrate.kspace import MAX_KPOINTS
+from ..constants import BOLTZMANN_EV_PER_K
+from ..observables.response import (check_resolvable, linear_response,
+                                    validate_response_arguments)
 
 QUANTITIES = ("conductivity", "spin_density", "torkance", "torque", "resistivity")
 
@@ -51,16 +52,40 @@ def check_point(spec, model_factory=None):
     field_direction_vector(spec["field_direction"])
 
 
+def check_resolution(specs, model_factory=None):
+    """Raise ParameterError before a sweep starts if a point's broadening is below what
+    double precision resolves at its rtol
+    (:func:`kubo_sot.observables.response.check_resolvable`), checked at the lowest and
+    highest Fermi energy of each group of points equal but for it (a check costs ~3 ms;
+    a grid of 1e4 energies costs 2)."""
+    groups = {}
+    for spec in specs:
+        key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
+        groups.setdefault(key, []).append(spec)
+    for members in groups.values():
+        for spec in {id(s): s for s in (min(members, key=lambda s: s["fermi_energy"]),
+                                        max(members, key=lambda s: s["fermi_energy"]))
+                     }.values():
+            model = build_model(spec, model_factory)
+            _, gamma, temperature, rtol = validate_response_arguments(
+                model, spec["fermi_energy"], _broadening(spec), spec["temperature"],
+                spec["rtol"], "eigenbasis", 1)
+            check_resolvable(model, spec["fermi_energy"], gamma,
+                             BOLTZMANN_EV_PER_K * temperature, rtol)
+
+
 def evaluate_point(spec, model_factory=None):
     """All quantities of one point as plain lists/floats (independent of the back end: a
-    tight-binding point, whose Fourier sums are BLAS products, is computed with one BLAS
-    thread in every process: ``kubo_sot._parallel.single_blas_thread``)."""
+    tight-binding point's BLAS products run on one thread in every process, see
+    :func:`kubo_sot.observables.lattice_response.lattice_response`).
+
+    Every point has the k-point budget of :func:`kubo_sot.linear_response` (MAX_KPOINTS);
+    one that misses rtol within it raises ConvergenceError, which ends the sweep with its
+    message (the points already stored stay stored)."""
     model = build_model(spec, model_factory)
-    pinned = single_blas_thread() if "model" in spec else contextlib.nullcontext()
-    with pinned:
-        r = linear_response(model, spec["fermi_energy"], _broadening(spec),
-                            spec["temperature"], spec["rtol"],
-                            vertex_corrections=spec["vertex_corrections"])
+    r = linear_response(model, spec["fermi_energy"], _broadening(spec),
+                        spec["temperature"], spec["rtol"],
+                        vertex_corrections=spec["vertex_corrections"], max_kpoints=MAX_KPOINTS)
     return _record(r, spec)
 
 
@@ -74,7 +99,8 @@ def evaluate_points(specs, model_factory=None):
     model = build_model(spec, model_factory)
     results = linear_response(model, np.array([s["fermi_energy"] for s in specs]),
                               _broadening(spec), spec["temperature"], spec["rtol"],
-                              vertex_corrections=spec["vertex_corrections"])
+                              vertex_corrections=spec["vertex_corrections"],
+                              max_kpoints=MAX_KPOINTS)
     return [_record(r, s) for r, s in zip(results, specs)]
 
 

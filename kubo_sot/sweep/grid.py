@@ -220,10 +220,43 @@ def _tight_binding_point_spec(base, overrides):
     }
 
 
+#: Largest number of points of one sweep, and the memory it may take: each point holds
+#: its spec (~0.8 kB measured with tracemalloc) and, once computed, its record of ~40
+#: numbers in Python lists and its key (~3 kB): BYTES_PER_POINT in all.
+MAX_GRID_POINTS = 1_000_000
+BYTES_PER_POINT = 4_000
+MAX_GRID_BYTES = 4 * 1024 ** 3
+
+
+def check_grid_size(n_points, what):
+    """Raise ParameterError, before anything is allocated, when a sweep of ``n_points``
+    exceeds MAX_GRID_POINTS or its memory estimate n_points * BYTES_PER_POINT exceeds
+    MAX_GRID_BYTES."""
+    memory = n_points * BYTES_PER_POINT
+    if n_points > MAX_GRID_POINTS or memory > MAX_GRID_BYTES:
+        raise ParameterError(
+            f"{what} has {n_points:,} points (~{memory / 1024 ** 3:.3g} GB of specs and "
+            f"results in memory); allowed at most {MAX_GRID_POINTS:,} points and "
+            f"{MAX_GRID_BYTES / 1024 ** 3:.3g} GB: split it into several sweeps (one store "
+            "may hold them all)")
+
+
+def _axis_length(values):
+    """The number of values a grid axis will have, without converting them (a non-list is
+    left for grid_values to refuse)."""
+    if isinstance(values, (str, bytes, dict)):
+        return 1
+    try:
+        return int(np.size(values)) if isinstance(values, np.ndarray) else len(values)
+    except TypeError:
+        return 1
+
+
 def expand(base, grid=None, points=None):
     """(axes, specs): the Cartesian product of ``grid`` or the explicit list ``points``.
 
-    axes is a dict name -> values (product) or None (explicit list).
+    axes is a dict name -> values (product) or None (explicit list).  The number of points
+    is checked first (:func:`check_grid_size`).
     """
     check_names(base, "base")
     if (grid is None) == (points is None):
@@ -232,12 +265,14 @@ def expand(base, grid=None, points=None):
     if grid is not None:
         if not grid:
             raise ParameterError("grid is empty: give at least one parameter to sweep")
+        check_grid_size(math.prod(_axis_length(v) for v in grid.values()), "the grid")
         axes = {name: grid_values(name, values) for name, values in grid.items()}
         combos = itertools.product(*axes.values())
         specs = [point_spec(base, dict(zip(axes, c))) for c in combos]
         return axes, specs
     if len(points) == 0:
         raise ParameterError("points is empty: give at least one point")
+    check_grid_size(len(points), "the list of points")
     specs = []
     for i, q in enumerate(points):
         for name, value in q.items():

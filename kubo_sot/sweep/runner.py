@@ -11,7 +11,7 @@ import numpy as np
 from .._parallel import interleaved_chunks
 from ..errors import ParameterError, StoreWarning
 from .dataset import to_dataset
-from .evaluate import (QUANTITIES, check_point, check_record, evaluate_points,
+from .evaluate import (QUANTITIES, check_point, check_resolution, check_record, evaluate_points,
                        fermi_energy_groups)
 from .grid import expand
 from .store import PointStore, point_key
@@ -231,6 +231,7 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
     axes, specs = expand(base, grid, points)
     for spec in specs:  # every point is checked before anything is computed
         check_point(spec, model_factory)
+    check_resolution(specs, model_factory)
 
     keys = [point_key(s) for s in specs]
     results = [None] * len(specs)

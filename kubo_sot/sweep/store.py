@@ -7,7 +7,7 @@ Layout of a store directory::
     locks/KEY.lock                held (flock) by the process computing KEY right now
     quarantine/                   bad point files moved aside (never read again)
 
-Point file (format 2, NUMERICS_VERSION 6)::
+Point file (format 2, NUMERICS_VERSION 7)::
 
     {"format": 2, "key": KEY, "input": {...}, "result": {...},
      "checksum": sha256 of the canonical JSON of {"input": ..., "result": ...}}
@@ -46,13 +46,17 @@ from .. import __version__
 from ..errors import ParameterError, StoreWarning
 
 #: Bump when a change of the numerics changes results (invalidates stored points).
-NUMERICS_VERSION = "6"  # 2: r^4 quadrature estimate, three-ray isotropic rule; 3: safe
+NUMERICS_VERSION = "7"  # 2: r^4 quadrature estimate, three-ray isotropic rule; 3: safe
 # estimate (decay over four coefficient pairs), grading 2^s, closed-form breakpoints, the
 # main run continues the pilot's mesh; 4: one ray for isotropic models, band data of Fermi
 # pockets split at the tangent directions, vertex inputs at rtol first (tightened if needed),
 # coarser initial grading at rtol >= 1e-4; 5: periodic trapezoid rule in the angle for
 # continuum models, white noise: Sigma's error bounded per tensor, not per element;
-# 6: point files of format 2 (key and checksum recorded, checked before reuse)
+# 6: point files of format 2 (key and checksum recorded, checked before reuse); 7: a
+# tensor's tolerance floored at VANISHING_FRACTION of its Int |integrand| (a tensor that
+# vanishes by symmetry, or a torkance much smaller than chi, is resolved less deeply: results
+# move within their errors) and the ladder's input errors from the pass difference (stored
+# errors and the number of passes, hence k-points, change)
 FORMAT = 2
 # A point file is a few kB (measured: 2.8 kB with all quantities); anything far larger is
 # not one of ours and is not read into memory.
