@@ -23,7 +23,8 @@ import kubo_sot
 from kubo_sot.integrate import kspace
 from kubo_sot.kernels.green import ConstantBroadening
 from kubo_sot.observables import bands
-from kubo_sot.observables.response import response_integrand, route_comparison
+from kubo_sot.observables.packed_integral import response_integrand
+from kubo_sot.observables.response import route_comparison
 
 from .kernel_speed import kernel_speed
 from .parallel_speedup import in_fresh_interpreters

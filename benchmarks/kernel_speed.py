@@ -8,7 +8,7 @@ import kubo_sot
 from kubo_sot.constants import BOLTZMANN_EV_PER_K
 from kubo_sot.kernels import kubo_bastin_numba
 from kubo_sot.kernels.green import ConstantBroadening
-from kubo_sot.observables.response import response_integrand
+from kubo_sot.observables.packed_integral import response_integrand
 
 # Tilted M, moderate Rashba: no symmetry shortcut, both near-degenerate branches visited.
 MODEL = dict(alpha=0.1, exchange=0.1, magnetization=(0.6, 0.0, 0.8))

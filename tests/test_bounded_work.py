@@ -11,7 +11,7 @@ import pytest
 import kubo_sot
 from kubo_sot import ConvergenceError, ParameterError
 from kubo_sot.integrate import kspace
-from kubo_sot.observables import response
+from kubo_sot.observables import packed_integral, response
 
 DEFAULT = dict(alpha=0.1, exchange=0.1)  # the CLI's default model (kubo_sot.cli.DEFAULTS)
 TILTED = (2 ** -0.5, 0.0, 2 ** -0.5)
@@ -233,17 +233,15 @@ def test_non_vanishing_tensor_still_meets_rtol(vanishing_runs):
     assert tight.total[0, 1] == pytest.approx(-tight.total[1, 0], rel=1e-6)
 
 
-def test_polar_and_zone_tolerances_share_the_vanishing_rule():
-    from kubo_sot.observables import lattice_response
-    assert response.VANISHING_FRACTION == lattice_response.VANISHING_FRACTION
-    # A packed integral whose spin density is zero: its tolerance is rtol times the
-    # fraction of Int |integrand|, in both implementations' layouts.
-    est = np.zeros(response.N_COMPONENTS)
+def test_vanishing_tensor_tolerance_is_a_fraction_of_its_natural_size():
+    # A packed integral whose spin density is zero: its tolerance is rtol times
+    # VANISHING_FRACTION of Int |integrand| (the rule the zone integrators share).
+    est = np.zeros(packed_integral.N_COMPONENTS)
     est[0] = est[3] = 1.0  # sigma_xx = sigma_yy = 1
-    magnitude = np.full(response.N_COMPONENTS, 2.0)
-    atol = response._tolerances(1e-4, 0.5, (0, 0, 1))(est, magnitude)
-    chi = atol[response._CHI_A]
-    assert np.allclose(chi, 1e-4 * response.VANISHING_FRACTION * 2.0 / 3.0)
+    magnitude = np.full(packed_integral.N_COMPONENTS, 2.0)
+    atol = packed_integral._tolerances(1e-4, 0.5, (0, 0, 1))(est, magnitude)
+    chi = atol[packed_integral._CHI_A]
+    assert np.allclose(chi, 1e-4 * packed_integral.VANISHING_FRACTION * 2.0 / 3.0)
 
 
 # -- The ladder's error estimate ---------------------------------------------------------

@@ -24,7 +24,7 @@ from kubo_sot.kernels.energy_integrals import (NEAR_DEGENERATE_RATIO, EnergyInte
 from kubo_sot.kernels.green import PAULI_BASIS, MatrixSelfEnergy
 from kubo_sot.kernels.kubo_bastin import spectral_projectors
 from kubo_sot.observables.disordered_response import disordered_integrand
-from kubo_sot.observables.response import _pack
+from kubo_sot.observables.packed_integral import _pack
 from kubo_sot.observables.self_energy import born_self_energy, self_energy_integrand
 
 # Both codes are exact only to rounding of their summands (see _rounding_scale); they order

@@ -21,8 +21,8 @@ from kubo_sot.kernels.green import ConstantBroadening
 from kubo_sot.kernels.kubo_bastin import (kubo_bastin_eigenbasis, kubo_bastin_matrices,
                                           to_eigenbasis)
 from kubo_sot.kernels.kubo_bastin_green import kubo_bastin_green
-from kubo_sot.observables.response import (_CHI_A, _CHI_B, _CHI_SEA, _SIGMA_SEA,
-                                           _SIGMA_SURFACE, _pack)
+from kubo_sot.observables.packed_integral import (_CHI_A, _CHI_B, _CHI_SEA, _SIGMA_SEA,
+                                                  _SIGMA_SURFACE, _pack)
 
 # Compiled vs numpy reference: the same algebra in another order (and another eigh call);
 # each output is a sum of N^2 terms B_nm V_mn w_nm, exact to ~N eps of the largest sum of

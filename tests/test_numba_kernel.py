@@ -19,8 +19,9 @@ from kubo_sot.kernels import kubo_bastin_numba
 from kubo_sot.kernels.energy_integrals import (NEAR_DEGENERATE_RATIO, EnergyIntegrals,
                                                band_pair_integrals)
 from kubo_sot.kernels.green import ConstantBroadening
-from kubo_sot.observables.response import (_CHI_A, _CHI_B, _CHI_SEA, _SIGMA_SEA,
-                                           _SIGMA_SURFACE, _pack, response_integrand)
+from kubo_sot.observables.packed_integral import (_CHI_A, _CHI_B, _CHI_SEA, _SIGMA_SEA,
+                                                  _SIGMA_SURFACE, _pack,
+                                                  response_integrand)
 
 # The reference is itself exact only to rounding of its summands (see _rounding_scale);
 # the two codes order their operations differently, so they agree to ~1e-15 of that scale.

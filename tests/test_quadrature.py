@@ -20,7 +20,7 @@ from conftest import PARAMETER_POINTS
 import kubo_sot
 from kubo_sot.integrate import kspace, quadrature
 from kubo_sot.kernels.green import ConstantBroadening
-from kubo_sot.observables.response import response_integrand
+from kubo_sot.observables.packed_integral import response_integrand
 
 REFERENCE_ORDER = 80
 ROUNDING = 1e-13

@@ -128,7 +128,7 @@ def test_unconverged_integral_warns_or_raises(monkeypatch):
 @pytest.mark.parametrize("ratio, expected", [(5.0, ConvergenceWarning), (500.0, ConvergenceError)])
 def test_missed_tolerance_is_reported_with_its_error(ratio, expected):
     from kubo_sot.integrate.kspace import KSpaceIntegral
-    from kubo_sot.observables.response import _report_convergence
+    from kubo_sot.observables.packed_integral import _report_convergence
     tol = np.full(3, 1e-6)
     result = KSpaceIntegral(np.ones(3), ratio * tol, False, 1000, np.ones(3))
     with pytest.raises(expected, match=f"{ratio:.3g} times the tolerance"):

@@ -8,9 +8,9 @@ from conftest import PARAMETER_POINTS, PER_K_AGREEMENT, ROUTE_AGREEMENT, TENSORS
 import kubo_sot
 from kubo_sot.constants import BOLTZMANN_EV_PER_K
 from kubo_sot.kernels.green import ConstantBroadening
-from kubo_sot.observables.response import (_CHI_A, _CHI_B, _CHI_SEA, _SIGMA_SEA,
-                                           _SIGMA_SURFACE, response_integrand,
-                                           route_comparison)
+from kubo_sot.observables.packed_integral import (_CHI_A, _CHI_B, _CHI_SEA, _SIGMA_SEA,
+                                                  _SIGMA_SURFACE, response_integrand)
+from kubo_sot.observables.response import route_comparison
 
 # Per tensor, its parts: each part is compared relative to the largest element of the
 # whole tensor's integrand (a part that vanishes identically, e.g. the diagonal Fermi sea

@@ -11,8 +11,8 @@ from conftest import assert_agree_within_errors, miss_every_second_energy
 import kubo_sot
 from kubo_sot.integrate import kspace
 from kubo_sot.kernels.green import ConstantBroadening
-from kubo_sot.observables.response import (LAYOUT, _tolerances, angular_average, group_scale,
-                                           response_integrand)
+from kubo_sot.observables.packed_integral import (LAYOUT, _tolerances, angular_average,
+                                                  group_scale, response_integrand)
 from kubo_sot.observables.spectral_sweep import branches, sweep
 
 CASES = [(dict(alpha=0.002, exchange=0.2, magnetization=(0, 0, 1)), 0.005),

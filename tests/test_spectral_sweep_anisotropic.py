@@ -17,7 +17,8 @@ from kubo_sot.integrate import kspace
 from kubo_sot.kernels import pole_expansion_numba
 from kubo_sot.kernels.green import ConstantBroadening
 from kubo_sot.observables import bands, spectral_sweep, spectral_sweep_anisotropic
-from kubo_sot.observables.response import _tolerances, group_scale, response_integrand
+from kubo_sot.observables.packed_integral import (_tolerances, group_scale,
+                                                  response_integrand)
 from kubo_sot.observables.spectral_sweep_anisotropic import (CLEARANCE, MARGIN, applies,
                                                           band_data_from_minima, exit_radius,
                                                           geometry, radius_from_minimum,

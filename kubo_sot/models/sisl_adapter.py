@@ -16,7 +16,6 @@ import numpy as np
 
 from .. import _checks
 from ..errors import ParameterError
-from .tight_binding import TightBindingModel, model_at_magnetization
 from .wannier90 import ANGSTROM_NM, _planar
 
 
@@ -29,36 +28,10 @@ def _import_sisl():
     return sisl
 
 
-def from_sisl(hamiltonian, *, spin_operators=None, exchange=None, magnetization=None):
-    """:class:`TightBindingModel` from a ``sisl.Hamiltonian`` (orthogonal basis).
-
-    The lattice is ``geometry.lattice.cell`` (Angstrom -> nm; a1, a2 in the xy plane, a3
-    along z, no images along a3), the orbital positions the (x, y) of their atoms, the
-    hoppings the supercell blocks of H in eV.  As for :func:`~kubo_sot.models.wannier90.
-    from_wannier90`, the Hamiltonian holds H at ``magnetization``: H0 = H - M.X.
-
-    Parameters
-    ----------
-    hamiltonian : sisl.Hamiltonian
-        Unpolarized, polarized, non-colinear or spin-orbit; orthogonal basis.
-    spin_operators : None, "interleaved", "blocks" or (3, N, N) array_like
-        None or "interleaved": sisl's spinor order (1up, 1dn, 2up, ...); "blocks" reorders
-        the basis to all up, then all down; an array gives the Pauli matrices in the
-        interleaved basis.
-    exchange : float or dict, optional
-        J (X = -J s on site) or {(n1, n2): (3, N, N)} in eV (N = 2 x sisl's orbitals).
-    magnetization : (3,) array_like
-        The M at which ``hamiltonian`` was computed; required with ``exchange``.
-
-    Examples
-    --------
-    >>> import sisl
-    >>> from kubo_sot.models.sisl_adapter import from_sisl
-    >>> H = sisl.Hamiltonian(sisl.geom.graphene())
-    >>> H.construct([(0.1, 1.44), (0.0, -2.7)])
-    >>> from_sisl(H).n_bands
-    4
-    """
+def sisl_fields(hamiltonian, *, spin_operators=None, exchange=None, magnetization=None):
+    """The fields of :meth:`kubo_sot.TightBindingModel.from_sisl` (same arguments), read and
+    checked: ``lattice_vectors``, ``hoppings`` (H at ``magnetization``), ``spin_operators``,
+    ``orbital_positions``, ``exchange``, ``magnetization``."""
     sisl = _import_sisl()
     if not isinstance(hamiltonian, sisl.Hamiltonian):
         raise ParameterError(f"hamiltonian = {hamiltonian!r} must be a sisl.Hamiltonian")
@@ -112,9 +85,8 @@ def from_sisl(hamiltonian, *, spin_operators=None, exchange=None, magnetization=
                 if k == (0, 0) or np.any(h) or np.any(hoppings[(-k[0], -k[1])])}
     xyz = ANGSTROM_NM * np.asarray(geometry.xyz)[geometry.o2a(np.arange(no))][:, :2]
     positions = np.repeat(xyz, 2, axis=0)[order]
-    return model_at_magnetization(lattice_vectors=cell, hoppings=hoppings,
-                                  spin_operators=spin_operators, orbital_positions=positions,
-                                  exchange=exchange, magnetization=magnetization)
+    return dict(lattice_vectors=cell, hoppings=hoppings, spin_operators=spin_operators,
+                orbital_positions=positions, exchange=exchange, magnetization=magnetization)
 
 
-__all__ = ["from_sisl"]
+__all__ = ["sisl_fields"]

@@ -21,6 +21,8 @@ import numpy as np
 from .. import _checks
 from ..errors import ParameterError
 from .base import PAULI
+from .sisl_adapter import sisl_fields
+from .wannier90 import hr_file_fields
 
 # h(-R) = h(R)^dagger (and X likewise) must hold to this fraction of max |h|.
 HERMITICITY_RTOL = 1e-10
@@ -531,21 +533,83 @@ class TightBindingModel:
     @classmethod
     def from_wannier90(cls, hr_file, *, lattice_vectors=None, orbital_positions=None,
                        spin_operators=None, exchange=None, magnetization=None):
-        """Model from a Wannier90 ``seedname_hr.dat``; see
-        :func:`kubo_sot.models.wannier90.from_wannier90` (same arguments)."""
-        from .wannier90 import from_wannier90
-        return from_wannier90(hr_file, lattice_vectors=lattice_vectors,
-                              orbital_positions=orbital_positions,
-                              spin_operators=spin_operators, exchange=exchange,
-                              magnetization=magnetization)
+        """Model from a Wannier90 ``seedname_hr.dat``.
+
+        The file holds H at the magnetization M it was computed at, so the model's
+        H0(R) = h_file(R) - sum_a M_a X_a(R), and H(k; M') = H0(k) + M'.X(k) at any other M'.
+
+        Parameters
+        ----------
+        hr_file : str or path-like
+            ``seedname_hr.dat`` (H in eV).
+        lattice_vectors : (2, 2) array_like, optional
+            a1, a2 in nm; default from ``seedname_tb.dat`` or ``seedname.win`` next to the
+            file.
+        orbital_positions : (N, 2) array_like, optional
+            tau in nm; default from ``seedname_centres.xyz`` where it exists, else zeros.
+        spin_operators : {"interleaved", "blocks"} or (3, N, N) array_like
+            Required: Wannier90 orders spinor WFs "interleaved" (spinors = true: 1up, 1dn,
+            ...) or "blocks" (two spin channels: all up then all down); or the Pauli
+            matrices.
+        exchange : float or dict, optional
+            J (X = -J s on site) or {(n1, n2): (3, N, N)} in eV; default None (no
+            exchange).
+        magnetization : (3,) array_like
+            The M of the file; required when ``exchange`` is given (default (0, 0, 1)
+            without).
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from kubo_sot import TightBindingModel
+        >>> from kubo_sot.models.wannier90 import write_hr
+        >>> d = tempfile.mkdtemp(); f = os.path.join(d, "chain_hr.dat")
+        >>> s0 = np.eye(2)
+        >>> write_hr(f, [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]],
+        ...          [2 * s0, -0.5 * s0, -0.5 * s0, -0.5 * s0, -0.5 * s0])
+        >>> m = TightBindingModel.from_wannier90(f, lattice_vectors=[[0.3, 0], [0, 0.3]],
+        ...                                    spin_operators="interleaved")
+        >>> m.band_energies(0.0, 0.0).round(12).tolist()
+        [0.0, 0.0]
+        """
+        return model_at_magnetization(**hr_file_fields(
+            hr_file, lattice_vectors=lattice_vectors, orbital_positions=orbital_positions,
+            spin_operators=spin_operators, exchange=exchange, magnetization=magnetization))
 
     @classmethod
     def from_sisl(cls, hamiltonian, *, spin_operators=None, exchange=None, magnetization=None):
-        """Model from a ``sisl.Hamiltonian``; see
-        :func:`kubo_sot.models.sisl_adapter.from_sisl` (same arguments)."""
-        from .sisl_adapter import from_sisl
-        return from_sisl(hamiltonian, spin_operators=spin_operators, exchange=exchange,
-                         magnetization=magnetization)
+        """Model from a ``sisl.Hamiltonian`` (orthogonal basis).
+
+        The lattice is ``geometry.lattice.cell`` (Angstrom -> nm; a1, a2 in the xy plane, a3
+        along z, no images along a3), the orbital positions the (x, y) of their atoms, the
+        hoppings the supercell blocks of H in eV.  As for :meth:`from_wannier90`, the
+        Hamiltonian holds H at ``magnetization``: H0 = H - M.X.
+
+        Parameters
+        ----------
+        hamiltonian : sisl.Hamiltonian
+            Unpolarized, polarized, non-colinear or spin-orbit; orthogonal basis.
+        spin_operators : None, "interleaved", "blocks" or (3, N, N) array_like
+            None or "interleaved": sisl's spinor order (1up, 1dn, 2up, ...); "blocks"
+            reorders the basis to all up, then all down; an array gives the Pauli matrices
+            in the interleaved basis.
+        exchange : float or dict, optional
+            J (X = -J s on site) or {(n1, n2): (3, N, N)} in eV (N = 2 x sisl's orbitals).
+        magnetization : (3,) array_like
+            The M at which ``hamiltonian`` was computed; required with ``exchange``.
+
+        Examples
+        --------
+        >>> import sisl
+        >>> from kubo_sot import TightBindingModel
+        >>> H = sisl.Hamiltonian(sisl.geom.graphene())
+        >>> H.construct([(0.1, 1.44), (0.0, -2.7)])
+        >>> TightBindingModel.from_sisl(H).n_bands
+        4
+        """
+        return model_at_magnetization(**sisl_fields(
+            hamiltonian, spin_operators=spin_operators, exchange=exchange,
+            magnetization=magnetization))
 
 
 def _minus_m_cross(m, x):

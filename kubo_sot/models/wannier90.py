@@ -20,7 +20,6 @@ import scipy.constants
 
 from .. import _checks
 from ..errors import ParameterError
-from .tight_binding import TightBindingModel, model_at_magnetization
 
 ANGSTROM_NM = scipy.constants.angstrom / scipy.constants.nano
 BOHR_NM = scipy.constants.physical_constants["Bohr radius"][0] / scipy.constants.nano
@@ -430,42 +429,12 @@ def read_centres(seedname, num_wann=None):
     return ANGSTROM_NM * np.array(centres, dtype=float).reshape(-1, 3)[:, :2]
 
 
-def from_wannier90(hr_file, *, lattice_vectors=None, orbital_positions=None,
+def hr_file_fields(hr_file, *, lattice_vectors=None, orbital_positions=None,
                    spin_operators=None, exchange=None, magnetization=None):
-    """:class:`TightBindingModel` from a Wannier90 ``seedname_hr.dat``.
-
-    The file holds H at the magnetization M it was computed at, so the model's
-    H0(R) = h_file(R) - sum_a M_a X_a(R), and H(k; M') = H0(k) + M'.X(k) at any other M'.
-
-    Parameters
-    ----------
-    hr_file : str or path-like
-        ``seedname_hr.dat`` (H in eV).
-    lattice_vectors : (2, 2) array_like, optional
-        a1, a2 in nm; default from ``seedname_tb.dat`` or ``seedname.win`` next to the file.
-    orbital_positions : (N, 2) array_like, optional
-        tau in nm; default from ``seedname_centres.xyz`` where it exists, else zeros.
-    spin_operators : {"interleaved", "blocks"} or (3, N, N) array_like
-        Required: Wannier90 orders spinor WFs "interleaved" (spinors = true: 1up, 1dn, ...)
-        or "blocks" (two spin channels: all up then all down); or the Pauli matrices.
-    exchange : float or dict, optional
-        J (X = -J s on site) or {(n1, n2): (3, N, N)} in eV; default None (no exchange).
-    magnetization : (3,) array_like
-        The M of the file; required when ``exchange`` is given (default (0, 0, 1) without).
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os
-    >>> from kubo_sot.models.wannier90 import write_hr, from_wannier90
-    >>> d = tempfile.mkdtemp(); f = os.path.join(d, "chain_hr.dat")
-    >>> s0 = np.eye(2)
-    >>> write_hr(f, [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]],
-    ...          [2 * s0, -0.5 * s0, -0.5 * s0, -0.5 * s0, -0.5 * s0])
-    >>> m = from_wannier90(f, lattice_vectors=[[0.3, 0], [0, 0.3]],
-    ...                    spin_operators="interleaved")
-    >>> m.band_energies(0.0, 0.0).round(12).tolist()
-    [0.0, 0.0]
-    """
+    """The fields of :meth:`kubo_sot.TightBindingModel.from_wannier90` (same arguments), read
+    and checked: ``lattice_vectors``, ``hoppings`` (the file's H at ``magnetization``),
+    ``spin_operators``, ``orbital_positions``, ``exchange``, ``magnetization``.  This module
+    reads and writes the formats only; the model class builds itself from these."""
     if spin_operators is None:
         raise ParameterError(
             "spin_operators = None: a Wannier90 file does not say how its orbitals carry "
@@ -490,11 +459,10 @@ def from_wannier90(hr_file, *, lattice_vectors=None, orbital_positions=None,
     if orbital_positions is None and seed is not None:
         orbital_positions = read_centres(seed, num_wann)
     hoppings = {(int(r[0]), int(r[1])): h[i] for i, r in enumerate(r_vectors)}
-    return model_at_magnetization(lattice_vectors=lattice_vectors, hoppings=hoppings,
-                                  spin_operators=spin_operators,
-                                  orbital_positions=orbital_positions, exchange=exchange,
-                                  magnetization=magnetization)
+    return dict(lattice_vectors=lattice_vectors, hoppings=hoppings,
+                spin_operators=spin_operators, orbital_positions=orbital_positions,
+                exchange=exchange, magnetization=magnetization)
 
 
 __all__ = ["read_hr", "write_hr", "write_model_hr", "read_lattice", "read_centres",
-           "from_wannier90"]
+           "hr_file_fields"]

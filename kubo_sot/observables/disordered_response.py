@@ -36,8 +36,8 @@ from ..kernels.kubo_bastin import kubo_bastin_projectors, spectral_projectors
 from ..kernels.kubo_bastin_green import kubo_bastin_green
 from ..kernels.ladder import (iterate_vertex, pauli_components, ra_traces, solve_vertex,
                               vertex_pseudo_inverse)
-from . import response as _r
-from .response import compiled_integrand
+from . import packed_integral as _r
+from .packed_integral import compiled_integrand
 from .self_energy import born_self_energy, check_continuum_two_band
 
 # Packed integrand beyond the 26 components of the constant-Gamma engine: traces

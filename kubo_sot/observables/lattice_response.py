@@ -25,6 +25,10 @@ from ..kernels import kubo_bastin_nband_numba as nband_numba
 from ..kernels.kubo_bastin import kubo_bastin_matrices
 from ..kernels.kubo_bastin_green import kubo_bastin_green
 from ..models.base import spin_matrices
+# The tolerance rules of the polar engine, shared: SCALE_FLOOR (an element below it
+# counts as zero), VANISHING_FRACTION (a tensor that vanishes by symmetry is resolved
+# to rtol times this fraction of its Int |integrand|) and CANCELLATION_FLOOR (rounding).
+from .packed_integral import CANCELLATION_FLOOR, SCALE_FLOOR, VANISHING_FRACTION
 from .results import BandData, LinearResponse, TensorResponse
 
 # Packed layout (44 components): sigma I (a + b) and II (2 x 2 each), then spin density
@@ -35,16 +39,6 @@ _CHI = (slice(8, 14), slice(14, 20), slice(20, 26))
 _TORQUE = (slice(26, 32), slice(32, 38), slice(38, 44))
 N_COMPONENTS = 44
 _GROUPS = ((_SIGMA_SURFACE, _SIGMA_SEA), _CHI, _TORQUE)
-# Below this (in the tensor's unit) an element counts as zero when setting tolerances.
-SCALE_FLOOR = 1e-12
-# A tensor's size for its tolerance: its largest element, but never less than this
-# fraction of Int |integrand| of its components, the physical scale of what cancels in
-# it.  A tensor that vanishes by symmetry is then resolved to rtol times this fraction of
-# its natural size instead of chasing rounding.  The polar route's tolerances
-# (kubo_sot.observables.response.VANISHING_FRACTION) use the same rule and value.
-VANISHING_FRACTION = 1e-3
-# Rounding of the integral of |integrand|: no tolerance asks for less.
-CANCELLATION_FLOOR = 1e-11
 # Band occupations: midpoint rule on this many points per reciprocal axis.
 OCCUPATION_MESH = 192
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .torque import torque_coefficients
+
 
 @dataclass(frozen=True)
 class TensorResponse:
@@ -37,26 +39,6 @@ class TensorResponse:
             if value is not None:
                 out[key] = np.asarray(value).tolist()
         return out
-
-
-@dataclass(frozen=True)
-class TorqueCoefficients:
-    """Field-like and damping-like torkances t_FL, t_DL in e/nm (docs/conventions.md §5).
-
-    ``parts[name]`` gives ``total``, ``fermi_surface``, ``fermi_sea`` and ``error`` for
-    ``name`` in {"field_like", "damping_like"}.
-    """
-
-    field_like: float
-    damping_like: float
-    field_direction: tuple
-    parts: dict
-    unit: str = "e/nm"
-
-    def to_dict(self):
-        return {"field_like": self.field_like, "damping_like": self.damping_like,
-                "field_direction": list(self.field_direction), "unit": self.unit,
-                "parts": self.parts}
 
 
 @dataclass(frozen=True)
@@ -114,7 +96,6 @@ class LinearResponse:
 
         tau = t . E^ = t_FL e_FL + t_DL e_DL with e_FL = M x (z x E^), e_DL = M x e_FL.
         """
-        from .torque import torque_coefficients
         return torque_coefficients(self, field_direction)
 
     def to_dict(self):

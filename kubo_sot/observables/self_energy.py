@@ -29,7 +29,7 @@ from ..kernels.disorder_numba import fused_self_energy_integrand
 from ..kernels.green import MatrixSelfEnergy
 from ..kernels.ladder import pauli_components
 from ..models.disorder import WhiteNoiseDisorder
-from .response import angular_average, compiled_integrand
+from .packed_integral import angular_average, compiled_integrand
 
 MAX_ITERATIONS = 50
 # Packed integrand: Im c0, Re/Im cx, Re/Im cy, Re/Im cz of G^R (Re c0 is absorbed in mu).

@@ -48,8 +48,8 @@ from ..kernels.pole_expansion import pole_coefficients
 from ..kernels.product_rules import NEAR_PANEL, legendre_moments
 from ..models.base import rotates_with_spin
 from ..models.rashba import RashbaFerromagnet
-from . import response as _r
-from .response import LAYOUT, N_COMPONENTS, _pack, group_scale
+from . import packed_integral as _r
+from .packed_integral import LAYOUT, N_COMPONENTS, _pack, group_scale
 from .results import BandData
 
 ORDER = GAUSS_ORDER

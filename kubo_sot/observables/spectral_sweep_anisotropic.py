@@ -51,7 +51,7 @@ from ..errors import ConvergenceWarning
 from ..models.quartic import real_roots
 from ..models.rashba import RashbaFerromagnet
 from .bands import _band_data, band_data
-from .response import N_COMPONENTS
+from .packed_integral import N_COMPONENTS
 from .spectral_sweep import (MAX_RAYS, MIN_POINTS, ORDER, THERMAL_RANGE, VINV, W_GL, X_GL,
                              Branch, Piece, _kernels, in_chunks, packed_pole_coefficients,
                              panel_integrals, refine, swept_responses)

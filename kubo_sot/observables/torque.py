@@ -9,13 +9,34 @@ torkance, e/nm).  It is perpendicular to M and decomposes on
 Undefined when M is parallel to z x E^ (then e_FL = 0).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import ParameterError
-from .results import TorqueCoefficients
 
 MIN_BASIS_NORM = 1e-6
 _Z = np.array([0.0, 0.0, 1.0])
+
+
+@dataclass(frozen=True)
+class TorqueCoefficients:
+    """Field-like and damping-like torkances t_FL, t_DL in e/nm (docs/conventions.md §5).
+
+    ``parts[name]`` gives ``total``, ``fermi_surface``, ``fermi_sea`` and ``error`` for
+    ``name`` in {"field_like", "damping_like"}.
+    """
+
+    field_like: float
+    damping_like: float
+    field_direction: tuple
+    parts: dict
+    unit: str = "e/nm"
+
+    def to_dict(self):
+        return {"field_like": self.field_like, "damping_like": self.damping_like,
+                "field_direction": list(self.field_direction), "unit": self.unit,
+                "parts": self.parts}
 
 
 def _fmt(v):

@@ -15,7 +15,7 @@ Python factory called as ``function(magnetization=M)``::
     factory = "kubo_sot.models.lattices:honeycomb_example"   # "package.module:function"
     magnetization = [0, 0, 1]
 
-or from a Wannier90 file (read by :func:`kubo_sot.models.wannier90.from_wannier90`)::
+or from a Wannier90 file (read by :meth:`kubo_sot.TightBindingModel.from_wannier90`)::
 
     [model]
     model = "tight_binding"      # optional: implied by hr_file or factory

@@ -8,7 +8,7 @@ A sweep point of a :class:`~kubo_sot.TightBindingModel` names its model in
   from ``seedname_tb.dat`` / ``seedname.win``), optional ``orbital_positions`` (nm; else
   from ``seedname_centres.xyz`` where it exists, else 0) and optional ``exchange`` J (eV,
   on-site X = -J s, docs/conventions.md §2) with ``file_magnetization``;
-  :func:`kubo_sot.models.wannier90.from_wannier90` reads them.
+  :meth:`kubo_sot.TightBindingModel.from_wannier90` reads them.
 - a factory ``"package.module:function"``, called as ``function(magnetization=M)``.
 
 The spec records the sha256 of every file the model is read from (and of the factory's
@@ -130,7 +130,7 @@ def _matrix(name, value, rows, layout):
 
 def _seed(hr_file):
     """seedname (as a path string) of seedname_hr.dat, or None (the rule of
-    :func:`kubo_sot.models.wannier90.from_wannier90`)."""
+    :meth:`kubo_sot.TightBindingModel.from_wannier90`)."""
     name = Path(hr_file).name
     return str(Path(hr_file).with_name(name[:-len("_hr.dat")])) \
         if name.endswith("_hr.dat") else None
@@ -237,12 +237,12 @@ def _model(key, magnetization):
 def _file_model(key):
     """The model of an hr_file spec at its file magnetization, read once per process; the
     files are checked again after reading (a file replaced while it was read)."""
-    from ..models.wannier90 import from_wannier90
+    from ..models.tight_binding import TightBindingModel
     spec = json.loads(key)
-    model = from_wannier90(spec["hr_file"], lattice_vectors=spec["lattice_vectors"],
-                           orbital_positions=spec["orbital_positions"],
-                           spin_operators=spec["spin_operators"], exchange=spec["exchange"],
-                           magnetization=spec["file_magnetization"])
+    model = TightBindingModel.from_wannier90(
+        spec["hr_file"], lattice_vectors=spec["lattice_vectors"],
+        orbital_positions=spec["orbital_positions"], spin_operators=spec["spin_operators"],
+        exchange=spec["exchange"], magnetization=spec["file_magnetization"])
     check_files(spec)
     return model
 
