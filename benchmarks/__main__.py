@@ -7,7 +7,10 @@ k-points as Gamma falls from 0.05 to 0.0002 eV; the ratio
 against the check route and against a uniform mesh at the same achieved accuracy; the cost
 of 100 Fermi energies (M along z and in-plane) as a multiple of one point; the joblib
 speedup on 2 workers (in fresh interpreters); the cost of a vertex-corrected point; the peak
-memory.  All other ratios are measured in this process.
+memory; for lattice models, the per-k cost of the N-band kernel against LAPACK eigh
+(benchmarks/nband_kernel.py) and both Brillouin-zone schemes against the uniform periodic
+mesh of the same accuracy (benchmarks/brillouin_zone.py).  All other ratios are measured in
+this process.
 """
 
 import argparse
@@ -26,6 +29,7 @@ from kubo_sot.observables import bands
 from kubo_sot.observables.packed_integral import response_integrand
 from kubo_sot.observables.response import route_comparison
 
+from . import brillouin_zone, nband_kernel
 from .kernel_speed import kernel_speed
 from .parallel_speedup import in_fresh_interpreters
 from .uniform_mesh import uniform_mesh_integral
@@ -248,7 +252,11 @@ def main(argv=None):
                    "fermi_energies_100_tilted": many_fermi_energies(POINTS[7]),
                    "fermi_energies_100_tilted_300K": many_fermi_energies(POINTS[7], 300.0),
                    "joblib": in_fresh_interpreters(),
-                   "vertex_corrections": vertex_correction_cost(args.quick)})
+                   "vertex_corrections": vertex_correction_cost(args.quick),
+                   # Lattice models (issue 17): the N-band kernel per k against eigh, and
+                   # both Brillouin-zone schemes against the uniform periodic mesh.
+                   "nband_kernel": nband_kernel.main(),
+                   "brillouin_zone": brillouin_zone.run(args.quick)})
     report["peak_memory_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the whole process (incl. uniform-mesh baseline) "
           f"{report['peak_memory_MB']:.0f} MB")

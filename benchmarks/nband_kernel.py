@@ -133,20 +133,22 @@ def _format(x, width=10, digits=2):
 
 
 def main():
-    """Print the table at T = 0 and at k_B T = 0.0259 eV (300 K)."""
+    """Print the table at T = 0 and at k_B T = 0.0259 eV (300 K); return the rows of both
+    ({"T_0K": rows, "T_300K": rows})."""
     print("per-k cost in microseconds (K = 2 + 3 constant + 3 k-dependent operators; "
           "one thread)")
-    for label, kt in (("T = 0", 0.0), ("T = 300 K", 0.02585)):
+    out = {}
+    for label, key, kt in (("T = 0", "T_0K", 0.0), ("T = 300 K", "T_300K", 0.02585)):
         print(f"{label}:")
         print(f"{'N':>4s} {'numpy eigh':>10s} {'numba eigh':>10s} {'numpy ref':>10s} "
               f"{'compiled':>10s} {'compiled/eigh':>13s}")
-        rows = nband_kernel_speed(thermal_energy=kt)
-        for r in rows:
+        out[key] = nband_kernel_speed(thermal_energy=kt)
+        for r in out[key]:
             print(f"{r['n_bands']:4d} {_format(r['numpy_eigh_us'])} "
                   f"{_format(r['numba_eigh_us'])} {_format(r['numpy_reference_us'])} "
                   f"{_format(r['compiled_us'])} {_format(r['compiled_over_eigh'], 13)}",
                   flush=True)
-    return rows
+    return out
 
 
 if __name__ == "__main__":
