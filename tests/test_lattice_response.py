@@ -171,14 +171,15 @@ def assert_zero_within_errors(r, name, part, elements):
 
 # --- 1. the independent route -----------------------------------------------------------
 
-@pytest.mark.parametrize("integrator", ["brillouin_zone", "brillouin_zone_lines"])
-def test_square_rashba_lattice_equals_uniform_mesh(integrator):
+@pytest.mark.parametrize("integrator, scheme", [("brillouin_zone_cells", "cells"),
+                                                ("brillouin_zone_lines", "lines")])
+def test_square_rashba_lattice_equals_uniform_mesh(integrator, scheme):
     model = square()
     r = response(model, SQUARE_MU, integrator=integrator)
-    assert r.provenance["integrator"] == integrator
+    assert r.provenance["brillouin_zone_scheme"] == scheme
     # The line scheme's estimate is ~10x below the cells' here: the mesh must be finer to
     # stay MESH_MARGIN below it (its error falls exponentially with n).
-    n = SQUARE_MESH if integrator == "brillouin_zone" else 2 * SQUARE_MESH
+    n = SQUARE_MESH if scheme == "cells" else 2 * SQUARE_MESH
     assert_mesh_agrees(r, *mesh_response(model, SQUARE_MU, 0.0, n))
 
 
@@ -187,6 +188,27 @@ def test_honeycomb_lines_equal_uniform_mesh():
     model = honeycomb(TILTED)
     r = response(model, HONEYCOMB_MU, integrator="brillouin_zone_lines")
     assert_mesh_agrees(r, *mesh_response(model, HONEYCOMB_MU, 0.0, HONEYCOMB_MESH))
+
+
+def test_zone_scheme_choice(monkeypatch):
+    """integrator = "brillouin_zone" (the default of a TightBindingModel) takes the cells
+    while the crossings they must resolve cost at most AUTO_CELLS_LIMIT k-points, else the
+    lines, whose result is then the lines' own; either way the numbers agree with the
+    other scheme within the two error estimates."""
+    from kubo_sot.observables import lattice_response
+    model = square()
+    cells = response(model, SQUARE_MU, integrator="brillouin_zone_cells")
+    lines = response(model, SQUARE_MU, integrator="brillouin_zone_lines")
+    default = kubo_sot.linear_response(model, SQUARE_MU, GAMMA, 0.0, RTOL)
+    assert default.provenance["brillouin_zone_scheme"] == "cells"
+    assert default.provenance["n_kpoints"] == cells.provenance["n_kpoints"]
+    monkeypatch.setattr(lattice_response, "AUTO_CELLS_LIMIT", 1000)
+    switched = kubo_sot.linear_response(model, SQUARE_MU, GAMMA, 0.0, RTOL,
+                                        integrator="brillouin_zone")
+    assert switched.provenance["brillouin_zone_scheme"] == "lines"
+    # No k-point of the cells is spent (or counted) before the switch.
+    assert switched.provenance["n_kpoints"] == lines.provenance["n_kpoints"]
+    assert_same_within_errors(switched, cells)
 
 
 @pytest.mark.parametrize("integrator", ["polar", "brillouin_zone"])

@@ -229,7 +229,7 @@ def _resolve(cells, band_energies, reciprocal, fermi_energy, energy_width, gamma
 
 def integrate_brillouin_zone(model, integrand, fermi_energy, energy_width, tolerance, *,
                              broadening=None, max_kpoints=MAX_KPOINTS,
-                             initial_cells=INITIAL_CELLS):
+                             initial_cells=INITIAL_CELLS, max_forced_kpoints=None):
     """Int_BZ d^2k/(2 pi)^2 integrand(kx, ky) with an error estimate (module docstring).
 
     Parameters
@@ -254,13 +254,18 @@ def integrate_brillouin_zone(model, integrand, fermi_energy, energy_width, toler
         error estimate) when refinement would exceed it.
     initial_cells : int
         Cells per reciprocal axis before any refinement.
+    max_forced_kpoints : int, optional
+        When the cells that the band samples force (every Fermi crossing resolved to its
+        width, known before the integrand is evaluated) would cost more k-points than this,
+        return None at once, without evaluating the integrand: the caller then takes a
+        scheme whose cost grows more slowly as the width falls.
 
     Returns
     -------
-    KSpaceIntegral
+    KSpaceIntegral or None
         ``estimate``, ``error`` (summed cell estimates), ``converged``, ``n_kpoints`` (all
         integrand evaluations, band-energy samples not counted) and ``magnitude``
-        (Int |integrand| on the pilot cells).
+        (Int |integrand| on the pilot cells); None as said under ``max_forced_kpoints``.
     """
     rule = _ProductRule()
     reciprocal = np.asarray(model.reciprocal_vectors, float)
@@ -274,6 +279,8 @@ def integrate_brillouin_zone(model, integrand, fermi_energy, energy_width, toler
                    np.full(n0 * n0, 1.0 / n0))
     cells, resolved = _resolve(cells, model.band_energies, reciprocal, fermi_energy,
                                energy_width, gamma, max_kpoints // per_cell)
+    if max_forced_kpoints is not None and cells.x.size * per_cell > max_forced_kpoints:
+        return None
 
     # Pilot: the resolved cells with |integrand| alongside, for the tolerance's scale.
     def with_magnitude(kx, ky):

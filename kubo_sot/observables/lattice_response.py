@@ -143,15 +143,26 @@ def _tolerances(rtol):
 #: The Brillouin-zone integrators by name (same call, same KSpaceIntegral).
 BRILLOUIN_ZONE_SCHEMES = {"cells": integrate_brillouin_zone,
                           "lines": integrate_brillouin_zone_iterated}
+# scheme = "auto": the cells while the cells that resolve every Fermi crossing to its
+# width (known from band samples, before any integrand evaluation) cost at most this many
+# k-points, else the lines.  The cells' cost grows as contour length / width (2-5x this
+# forced part in the end), the lines' as log(1 / width) with a larger constant (they need
+# enough lines across the smallest pocket).  Measured at rtol 1e-6 (benchmarks/
+# brillouin_zone.py; forced part -> cells total / lines total, k-points): honeycomb
+# K pockets at Gamma = 0.04 and 0.01 eV, 51k / 266k -> 0.16M / 0.59M against lines
+# 0.88M / 3.0M; square lattice at its van Hove energy, 2.2M at 0.01 eV -> cells beyond
+# the 4M budget against lines 2.0M; at mu = 1 eV, 0.63M at 0.01 eV -> 1.7M against 0.60M.
+AUTO_CELLS_LIMIT = 500_000
 
 
 def lattice_response(model, fermi_energy, gamma, temperature, rtol, route="eigenbasis",
-                     max_kpoints=None, kernel="auto", scheme="cells"):
+                     max_kpoints=None, kernel="auto", scheme="auto"):
     """:func:`kubo_sot.linear_response` of a lattice model (arguments already checked).
 
     Returns the KSpaceIntegral, its absolute tolerances (44,) and the LinearResponse, whose
     torkance is the response of T = -M x X(k); its provenance records the k-points
-    (``n_kpoints``) and the integrator; ``scheme`` names one of BRILLOUIN_ZONE_SCHEMES.
+    (``n_kpoints``) and the scheme (``brillouin_zone_scheme``): one of
+    BRILLOUIN_ZONE_SCHEMES, or "auto" to choose by AUTO_CELLS_LIMIT.
     """
     kt = BOLTZMANN_EV_PER_K * temperature
     integrand = lattice_integrand(model, fermi_energy, gamma, kt, route, kernel)
@@ -160,10 +171,15 @@ def lattice_response(model, fermi_energy, gamma, temperature, rtol, route="eigen
     # One BLAS thread: the Fourier sums over R are BLAS products whose rounding depends on
     # how a multithreaded BLAS splits them, and a point must come out bit-identical in any
     # process (a sweep's own, a joblib or Dask worker, the CLI).
+    args = (model, integrand, fermi_energy, max(gamma, kt), tolerance)
     with single_blas_thread():
-        result = BRILLOUIN_ZONE_SCHEMES[scheme](model, integrand, fermi_energy,
-                                                max(gamma, kt), tolerance, broadening=gamma,
-                                                **options)
+        result = None
+        if scheme == "auto":
+            result = BRILLOUIN_ZONE_SCHEMES["cells"](*args, broadening=gamma, **options,
+                                                    max_forced_kpoints=AUTO_CELLS_LIMIT)
+            scheme = "cells" if result is not None else "lines"
+        if result is None:
+            result = BRILLOUIN_ZONE_SCHEMES[scheme](*args, broadening=gamma, **options)
     return (result, tolerance(result.estimate, result.magnitude),
             assemble(model, result, fermi_energy, gamma, temperature, rtol, route, scheme))
 
@@ -192,7 +208,7 @@ def assemble(model, result, fermi_energy, gamma, temperature, rtol, route, schem
         "model": model.parameters() if hasattr(model, "parameters") else repr(model),
         "fermi_energy_eV": fermi_energy, "broadening_eV": gamma,
         "temperature_K": temperature, "rtol": rtol, "route": route,
-        "integrator": "brillouin_zone" if scheme == "cells" else "brillouin_zone_lines",
+        "integrator": "brillouin_zone", "brillouin_zone_scheme": scheme,
         "n_kpoints": int(result.n_kpoints),
         "converged": bool(result.converged), "package": "kubo_sot", "version": __version__,
         "units": {"conductivity": "e^2/h", "spin_density": "1/(V nm)", "torkance": "e/nm",

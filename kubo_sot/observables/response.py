@@ -78,9 +78,12 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
     return mu, gamma, temperature, rtol
 
 
-#: k-space strategies (``integrator=``); the two over the Brillouin zone map to
-#: lattice_response.BRILLOUIN_ZONE_SCHEMES.
-INTEGRATORS = ("auto", "polar", "brillouin_zone", "brillouin_zone_lines")
+#: k-space strategies (``integrator=``), and the Brillouin-zone scheme of each zone one
+#: (lattice_response.BRILLOUIN_ZONE_SCHEMES; "auto" chooses by the forced cells' cost).
+INTEGRATORS = ("auto", "polar", "brillouin_zone", "brillouin_zone_cells",
+               "brillouin_zone_lines")
+ZONE_SCHEMES = {"brillouin_zone": "auto", "brillouin_zone_cells": "cells",
+                "brillouin_zone_lines": "lines"}
 # What double precision resolves (check_resolvable).  A feature of width w = W / (hbar v)
 # in k (W = max(Gamma, k_B T)) at radius k is sampled only if w >= RESOLUTION_FACTOR eps k:
 # the abscissae k + w x carry rounding eps k, and below ~1e3 eps k the Gauss nodes on an
@@ -185,16 +188,20 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
         kernels for the continuum model when ``kubo_sot[fast]`` is installed, else numpy;
         the two agree to rounding (tests/test_numba_kernel.py,
         tests/test_disorder_numba.py).
-    integrator : {"auto", "polar", "brillouin_zone", "brillouin_zone_lines"}, keyword-only
-        k-space strategy: "polar" (rays from k = 0, the continuum models' integrator),
-        "brillouin_zone" (adaptive cells over the whole zone,
-        :mod:`kubo_sot.integrate.brillouin_zone`; lattice models only) or
-        "brillouin_zone_lines" (iterated adaptive lines,
-        :mod:`kubo_sot.integrate.brillouin_zone_lines`: far fewer k-points for large
-        Fermi contours at small Gamma, e.g. 0.74M against 3.1M for the cells on the
-        square lattice at Gamma = 2 meV, but more for small pockets such as the
-        honeycomb's K valleys; same numbers within the errors).  "auto" (default) takes
-        the cells for a :class:`kubo_sot.TightBindingModel` and polar otherwise.
+    integrator : str, keyword-only
+        k-space strategy, one of ``INTEGRATORS``: "polar" (rays from k = 0, the continuum
+        models' integrator) or the whole Brillouin zone of a lattice model:
+        "brillouin_zone_cells" (adaptive
+        cells, :mod:`kubo_sot.integrate.brillouin_zone`; fewest k-points for small
+        pockets such as the honeycomb's K valleys), "brillouin_zone_lines" (iterated
+        adaptive lines, :mod:`kubo_sot.integrate.brillouin_zone_lines`; fewest for large
+        Fermi contours at small Gamma: 2.0M against > 4M for the cells on the square
+        lattice at its van Hove energy at Gamma = 10 meV), or "brillouin_zone", which
+        takes the cells while resolving the Fermi crossings costs them at most
+        ``lattice_response.AUTO_CELLS_LIMIT`` k-points and the lines otherwise (the
+        provenance's ``brillouin_zone_scheme`` says which).  All agree within their
+        errors.  "auto" (default) is "brillouin_zone" for a
+        :class:`kubo_sot.TightBindingModel` and polar otherwise.
     max_kpoints : int, keyword-only
         k-point budget of each point (an integer >= 1000), default ``MAX_KPOINTS`` of
         ``kubo_sot.integrate.kspace`` (4e6: 2-17 s on one core with the compiled kernel,
@@ -236,7 +243,7 @@ def linear_response(model, fermi_energy, broadening, temperature=0.0, rtol=1e-6,
     if brillouin_zone:
         result, tolerance, response = lattice_response(
             model, mu, gamma.gamma, temperature, rtol, route, max_kpoints=max_kpoints,
-            kernel=kernel, scheme="lines" if integrator == "brillouin_zone_lines" else "cells")
+            kernel=kernel, scheme=ZONE_SCHEMES.get(integrator, "auto"))
         _report_convergence(result, tolerance, rtol, lambda: response)
         return response
     kt = BOLTZMANN_EV_PER_K * temperature
