@@ -322,7 +322,7 @@ RASHBA_POINTS = [
 @pytest.mark.parametrize("point", RASHBA_POINTS)
 def test_two_band_rashba_equals_two_band_kernel(numba_installed, point):
     """Fed the continuum Rashba model's H and hbar v (and its spin operators), the N-band
-    kernel packs (observables.response._pack) into the two-band kernel's integrand."""
+    kernel packs (observables.packed_integral._pack) into the two-band kernel's integrand."""
     from kubo_sot.kernels.kubo_bastin_numba import rashba_integrand
     kwargs, mu, gamma, temperature = point
     kt = BOLTZMANN_EV_PER_K * temperature

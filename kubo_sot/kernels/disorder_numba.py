@@ -250,7 +250,7 @@ def fused_disordered_integrand(model, fermi_energy, self_energy):
         surface_b = +Re sum_{n,m} Tr[B P_m V P_n] Int (-f') G^R_m G^R_n
         sea       = -Re sum_{n,m} Tr[B P_m V P_n] (z_m - z_n) Int f (G^R_m)^2 (G^R_n)^2
 
-    packed as ``kubo_sot.observables.response._pack`` (26 components), then the 32 ladder
+    packed as ``kubo_sot.observables.packed_integral._pack`` (26 components), then the 32 ladder
     traces Tr[O G^R(mu) P G^A(mu)] (O, P = s_a, s_b; s_a, hbar v_j; -hbar v_i, s_b).  Same
     poles, projectors, energy integrals, branches (q = 0, near-degenerate series) and
     layout as the numpy reference

@@ -1,7 +1,7 @@
 """Compiled (numba) per-k Kubo-Bastin integrand of the continuum Rashba ferromagnet.
 
 The readable reference is the numpy eigenbasis route,
-``kubo_sot.observables.response.response_integrand(model, mu, ConstantBroadening(gamma),
+``kubo_sot.observables.packed_integral.response_integrand(model, mu, ConstantBroadening(gamma),
 0.0, "eigenbasis")``, built from :mod:`kubo_sot.kernels.kubo_bastin` and
 :mod:`kubo_sot.kernels.energy_integrals`; ``tests/test_numba_kernel.py`` compares the two.
 This module fuses the same steps into one compiled loop over k-points for the model
@@ -36,7 +36,7 @@ except ImportError:  # the extra kubo_sot[fast] is not installed
 AVAILABLE = njit is not None
 """True when numba is installed and the compiled kernel can be used."""
 
-N_COMPONENTS = 26  # layout of kubo_sot.observables.response._pack
+N_COMPONENTS = 26  # layout of kubo_sot.observables.packed_integral._pack
 
 
 # Recurrence shift of psi, psi', psi'' (_polygamma_012): at |z| >= 10.5 (Re x >= 1/2) the
@@ -517,13 +517,13 @@ def rashba_integrand(kx, ky, kinetic_coefficient, alpha, exchange, magnetization
 
     (docs/conventions.md §4.2; Crépieux & Bruno, PRB 64, 014416 (2001)) for
     B = (-hbar v_x, -hbar v_y, s_x, s_y, s_z) and V = hbar v_j (j = x, y), packed as
-    ``kubo_sot.observables.response._pack`` does (sigma I(a) + I(b), sigma II, chi I(a),
+    ``kubo_sot.observables.packed_integral._pack`` does (sigma I(a) + I(b), sigma II, chi I(a),
     chi I(b), chi II).  At T > 0 the energy integrals are the polygamma closed forms of
     :mod:`kubo_sot.kernels.energy_integrals` (same recurrence and Stirling series as
     :mod:`kubo_sot.kernels.polygamma`); near-degenerate band pairs use the midpoint series
     of :func:`kubo_sot.kernels.energy_integrals.band_pair_integrals` with the same switch.
     This is the numpy eigenbasis route of
-    :func:`kubo_sot.observables.response.response_integrand` (the readable reference, which
+    :func:`kubo_sot.observables.packed_integral.response_integrand` (the readable reference, which
     the tests compare against) fused into one compiled loop.
 
     Parameters
@@ -566,7 +566,7 @@ def rashba_integrand(kx, ky, kinetic_coefficient, alpha, exchange, magnetization
     if not AVAILABLE:
         raise ModuleNotFoundError("rashba_integrand needs numba: pip install "
                                   "'kubo_sot[fast]' (or use the numpy route of "
-                                  "kubo_sot.observables.response.response_integrand)")
+                                  "kubo_sot.observables.packed_integral.response_integrand)")
     kx, ky = flat_wave_vectors(kx, ky)
     mx, my, mz = (float(x) for x in magnetization)
     out = np.empty((kx.size, N_COMPONENTS))

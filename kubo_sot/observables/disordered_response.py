@@ -88,7 +88,7 @@ def vertex_input_errors(result, previous):
 def disordered_integrand(model, fermi_energy, self_energy, route="eigenbasis",
                          kernel="auto"):
     """Per-k integrand ``f(kx, ky) -> (P, 58)``: the 26 Kubo-Bastin components of
-    :func:`kubo_sot.observables.response.response_integrand` with G^R = (mu - H - Sigma)^-1
+    :func:`kubo_sot.observables.packed_integral.response_integrand` with G^R = (mu - H - Sigma)^-1
     (T = 0), followed by the traces the ladder needs.
 
     ``route="eigenbasis"``: spectral projectors of H + Sigma and closed-form energy
