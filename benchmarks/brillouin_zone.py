@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-import kubo_sot
+from kubo_sot.integrate.uniform_mesh import integrate_uniform_mesh
 from kubo_sot.models.lattices import (honeycomb_kane_mele_ferromagnet, square_rashba_ferromagnet,
                                       supercell)
 from kubo_sot.observables.lattice_response import (_CHI, _SIGMA_SEA, _SIGMA_SURFACE,
@@ -67,20 +67,6 @@ def relative_error(packed, reference):
     return out
 
 
-def uniform_mesh(model, integrand, n, chunk=8192):
-    """Int_BZ d^2k/(2 pi)^2 integrand on the n x n periodic mesh (midpoints of reduced
-    coordinates), chunked."""
-    u = (np.arange(n) + 0.5) / n
-    b = np.asarray(model.reciprocal_vectors, float)
-    total = 0.0
-    for i in range(0, n * n, chunk):
-        idx = np.arange(i, min(i + chunk, n * n))
-        u1, u2 = u[idx // n], u[idx % n]
-        total = total + integrand(u1 * b[0, 0] + u2 * b[1, 0],
-                                  u1 * b[0, 1] + u2 * b[1, 1]).sum(axis=0)
-    return total / (n * n) / model.cell_area
-
-
 def smallest_mesh(model, integrand, reference, rtol, n_start=32):
     """The smallest n (to 5%) whose mesh error is <= rtol, its error and its wall time."""
     n, errors = n_start, {}
@@ -88,7 +74,7 @@ def smallest_mesh(model, integrand, reference, rtol, n_start=32):
     def error(n):
         if n not in errors:
             t = time.perf_counter()
-            errors[n] = (relative_error(uniform_mesh(model, integrand, n), reference),
+            errors[n] = (relative_error(integrate_uniform_mesh(model, integrand, n), reference),
                          time.perf_counter() - t)
         return errors[n][0]
 

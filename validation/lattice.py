@@ -58,6 +58,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 import kubo_sot
+from kubo_sot.integrate.uniform_mesh import integrate_uniform_mesh
 from kubo_sot.models.lattices import honeycomb_kane_mele_ferromagnet, square_rashba_ferromagnet
 from kubo_sot.observables.lattice_response import assemble, lattice_integrand, lattice_response
 
@@ -186,20 +187,6 @@ def route_model(name, magnetization=TILTED):
         HONEYCOMB_MU
 
 
-def uniform_mesh(model, integrand, n, chunk=8192):
-    """Int_BZ d^2k/(2 pi)^2 integrand on the n x n periodic mesh (midpoints of reduced
-    coordinates u1, u2 in (0, 1), k = u1 b1 + u2 b2), chunked; (44,) packed."""
-    u = (np.arange(n) + 0.5) / n
-    b = np.asarray(model.reciprocal_vectors, float)
-    total = 0.0
-    for i in range(0, n * n, chunk):
-        idx = np.arange(i, min(i + chunk, n * n))
-        u1, u2 = u[idx // n], u[idx % n]
-        total = total + integrand(u1 * b[0, 0] + u2 * b[1, 0],
-                                  u1 * b[0, 1] + u2 * b[1, 1]).sum(axis=0)
-    return total / (n * n) / model.cell_area
-
-
 def _adaptive(name, rtol, magnetization=TILTED):
     model, mu = route_model(name, magnetization)
     result, _, response = lattice_response(model, mu, ROUTE_GAMMA, 0.0, rtol)
@@ -208,7 +195,7 @@ def _adaptive(name, rtol, magnetization=TILTED):
 
 def _mesh(name, n):
     model, mu = route_model(name)
-    return uniform_mesh(model, lattice_integrand(model, mu, ROUTE_GAMMA, 0.0), n)
+    return integrate_uniform_mesh(model, lattice_integrand(model, mu, ROUTE_GAMMA, 0.0), n)
 
 
 def mesh_response(name, coarse, fine):
