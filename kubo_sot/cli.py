@@ -55,6 +55,13 @@ def _model_arguments(p, magnetization=True):
                             "angles theta from E (an error if given)")
     p.add_argument("--mass", type=float, default=None,
                    help=f"effective mass in m_e (default {DEFAULTS['mass']})")
+    p.add_argument("--model-config", default=None, metavar="FILE.toml",
+                   help="take the model from the [model] table of a TOML file, as a sweep "
+                        "does (e.g. a tight-binding model: factory = 'package.module:"
+                        "function', or hr_file = a Wannier90 _hr.dat with spin_operators, "
+                        "lattice_vectors in nm, exchange J in eV, file_magnetization; "
+                        "schema: kubo_sot.sweep.config); not with --alpha, --exchange, "
+                        "--mass")
     p.add_argument("--fermi-energy", type=float, default=DEFAULTS["fermi_energy"],
                    help="chemical potential in eV (default %(default)s)")
     p.add_argument("--broadening", type=float, default=DEFAULTS["broadening"],
@@ -85,13 +92,6 @@ def _parser():
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     p = sub.add_parser("response", help="linear response at one parameter point")
     _model_arguments(p)
-    p.add_argument("--model-config", default=None, metavar="FILE.toml",
-                   help="take the model from the [model] table of a TOML file, as a sweep "
-                        "does (e.g. a tight-binding model: factory = 'package.module:"
-                        "function', or hr_file = a Wannier90 _hr.dat with spin_operators, "
-                        "lattice_vectors in nm, exchange J in eV, file_magnetization; "
-                        "schema: kubo_sot.sweep.config); not with --alpha, --exchange, "
-                        "--mass")
     p.add_argument("--route", default="eigenbasis", choices=["eigenbasis", "green"],
                    help="closed-form eigenbasis route or explicit-Green check route")
     p.add_argument("--field-direction", default="1,0",
@@ -166,16 +166,16 @@ def amr_angles(count):
 
 
 def _model(args):
+    if args.command == "amr" and args.magnetization is not None:
+        raise ParameterError(
+            f"--magnetization {args.magnetization}: amr rotates M in the plane itself "
+            "(M at angle theta from E, theta set by --angles); leave --magnetization out")
     if getattr(args, "model_config", None) is not None:
         return _configured_model(args)
     for name in ("alpha", "exchange", "mass"):
         if getattr(args, name) is None:
             setattr(args, name, DEFAULTS[name])
     if args.command == "amr":
-        if args.magnetization is not None:
-            raise ParameterError(
-                f"--magnetization {args.magnetization}: amr rotates M in the plane itself "
-                "(M at angle theta from E, theta set by --angles); leave --magnetization out")
         magnetization = (1.0, 0.0, 0.0)  # replaced by the in-plane directions
     else:
         magnetization = _floats(args.magnetization or DEFAULTS["magnetization"],
@@ -200,7 +200,9 @@ def _configured_model(args):
                              "the model comes from the file's [model] table; set its "
                              "parameters there")
     settings = load_model_section(args.model_config)
-    if args.magnetization is not None:
+    if args.command == "amr":  # M is set in the plane by the AMR angles
+        settings["magnetization"] = (1.0, 0.0, 0.0)
+    elif args.magnetization is not None:
         settings["magnetization"] = _floats(args.magnetization, "magnetization", 3)
     settings.setdefault("magnetization", _floats(DEFAULTS["magnetization"], "magnetization"))
     spec = point_spec({**settings, "fermi_energy": args.fermi_energy,

@@ -404,3 +404,23 @@ def test_linear_response_array_of_a_tight_binding_model_to_xarray():
         assert ds["electron_density"].values[i] == pytest.approx(sum(r.bands.occupations))
     assert json.loads(ds.attrs["model"])["fingerprint"] == model.fingerprint
     assert "n_minus" not in ds
+
+
+def test_cli_amr_of_a_tight_binding_model(tmp_path, factory_dir):
+    """amr --model-config: the factory's model, M rotated in the plane by the AMR angles;
+    its JSON is anisotropic_magnetoresistance's result on the same model (the same
+    computation, bit for bit); --magnetization with it is refused (status 2)."""
+    factory = tmp_path / "factory.toml"
+    factory.write_text('[model]\nfactory = "tb_sweep_factory:square"\n')
+    args = ("amr", "--model-config", str(factory), "--angles", "3", "--fermi-energy", "1.0",
+            "--broadening", "0.2", "--rtol", "1e-3")
+    p = _run_cli(*args, "--json", cwd=tmp_path, pythonpath=[factory_dir])
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    model = square_rashba_ferromagnet(**PARAMETERS, magnetization=(1, 0, 0))
+    a = kubo_sot.anisotropic_magnetoresistance(model, 1.0, 0.2, [0.0, np.pi / 2, np.pi],
+                                               rtol=1e-3)
+    np.testing.assert_array_equal(data["rho_ee"], a.rho_ee)
+    assert data["ratio"] == a.ratio
+    p = _run_cli(*args, "--magnetization", "0,0,1", cwd=tmp_path, pythonpath=[factory_dir])
+    assert p.returncode == 2 and "--magnetization" in p.stderr
