@@ -78,6 +78,24 @@ def unit_vector(name, value, dim=3):
     return tuple(float(x) for x in v)
 
 
+def integer(name, value, low, what):
+    """An integer >= ``low`` (numpy integers too; True/False refused), returned as int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < low:
+        raise ParameterError(f"{name} = {value!r} ({what}) must be an integer in "
+                             f"[{low}, inf)")
+    return int(value)
+
+
+def n_jobs(value):
+    """joblib workers: a positive integer or -1 (all cores); True/False refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not (value >= 1 or value == -1):
+        raise ParameterError(f"n_jobs = {value!r} must be a positive integer or -1 (all "
+                             "cores): the number of worker processes")
+    return int(value)
+
+
 def choice(name, value, allowed):
     if value not in allowed:
         raise ParameterError(f"{name} = {value!r} is not one of {sorted(allowed)}")

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kspace import KSpaceIntegral
+from .kspace import MAX_KPOINTS, KSpaceIntegral
 
 ORDER = 8
 # Decay of the top Legendre coefficients over DECAY_PAIRS steps of two degrees reduces the
@@ -58,8 +58,6 @@ NEAR_GAP = 10.0
 # Splits of a cell before it is narrower than rounding of its reduced coordinate allows.
 SMALLEST_CELL = 1e-10
 MAX_ROUNDS = 60
-# Default k-point budget of one integral (~10-30 s of a 4-band model on one core).
-MAX_KPOINTS = 4_000_000
 # Cells evaluated per integrand call (CELL_BLOCK * ORDER^2 k-points).
 CELL_BLOCK = 64
 # Cells whose 3 x 3 band samples are taken per call.

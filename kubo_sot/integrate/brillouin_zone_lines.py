@@ -24,19 +24,19 @@ chi(u) in [0, 1] vanishes where the contours of the bands near the Fermi energy 
 and equals 1 where they are parallel to u1, so neither family of lines meets a tangent.
 It is built from the structure tensor of the band gradients g_n = dE_n/du,
 
-    A_ij(u) = sum_n p_n(u) g_n,i g_n,j / (|g_n|^2 + g_0^2),
-    p_n = exp(-((E_n - mu) / D)^2),
+    A_ij(u) = sum_n p_n(u) g_n,i g_n,j,
+    p_n = D^2 / ((E_n - mu)^2 + D^2),
 
-sampled on a CHI_GRID^2 mesh and replaced by its trigonometric interpolant (so A, hence
-chi, is periodic, analytic and band-limited: it has no feature narrower than
-~1 / CHI_GRID, and costs O(CHI_GRID) per point on a line), then
-X = (A_22 - A_11) / (A_11 + A_22 + EPSILON) and chi = sigma((X - X_LOW) / (X_HIGH - X_LOW))
-with sigma the C-infinity step exp(-1/y) / (exp(-1/y) + exp(-1/(1 - y))), exactly 0 for
-y <= 0 and 1 for y >= 1.  The partition is exact whatever chi is; chi only decides which
-family of lines sees which part, hence the cost, never the value.  Where chi is exactly 0
-(or 1 - chi is), the integrand is not evaluated (those points are not counted in
+sampled on a CHI_GRID^2 mesh, blurred by a Gaussian of CHI_BLUR mesh spacings and replaced
+by its trigonometric interpolant (so A, hence chi, is periodic, analytic and band-limited:
+it has no feature narrower than ~1 / CHI_GRID, and costs O(CHI_GRID) per point on a line),
+then X = (A_22 - A_11) / (|A_11| + |A_22| + EPSILON) and chi = erfc(-STEEPNESS X) / 2.
+The partition is exact whatever chi is; chi only decides which family of lines sees which
+part, hence the cost, never the value.  Where the weight (chi or 1 - chi) is below
+WEIGHT_FLOOR, the integrand is not evaluated (those points are not counted in
 ``n_kpoints``).  The width D >> W of the proximity weights is set by the mesh
-(``CHI_SPREAD`` mesh spacings of the steepest band), so chi does not depend on Gamma.
+(``CHI_SPREAD`` mesh spacings of the steepest band, at least 10 W), so chi barely depends
+on Gamma.
 
 Error estimate (as :func:`kubo_sot.integrate.kspace.integrate_kspace` does for rays): for
 each family, the outer adaptive estimate plus the outer integral of the line estimates;
@@ -47,8 +47,8 @@ quadrature and the lines half each.
 import numpy as np
 from scipy.special import erfc
 
-from .kspace import GRADING_FACTOR, GRADING_STEPS, KSpaceIntegral
-from .quadrature import GAUSS_ORDER, adaptive_integrate
+from .kspace import GRADING_FACTOR, GRADING_STEPS, MAX_KPOINTS, KSpaceIntegral
+from .quadrature import adaptive_integrate
 
 # Band samples per line for its Fermi crossings, extrema and minimal gaps.
 LINE_SAMPLES = 96
@@ -72,14 +72,9 @@ CHI_GRID = 64
 CHI_SPREAD = 2.5
 CHI_BLUR = 1.5  # Gaussian blur of the structure tensor, in mesh spacings
 EPSILON = 0.02  # in units of the mesh mean of A_11 + A_22
-X_LOW, X_HIGH = -0.6, 0.6
-STEP = "erf"
-DEBUG = False
 STEEPNESS = 4.0
 WEIGHT_FLOOR = 1e-15
 FINITE_DIFFERENCE = 1e-6  # step in u of the band gradients on the mesh
-# Default k-point budget (as integrate_brillouin_zone).
-MAX_KPOINTS = 4_000_000
 MAX_OUTER_STEPS = 60
 # Partition weights: one matrix product per line when it has at least this many points
 # of a batch (cheaper than gathering the line's coefficients for every point).
@@ -88,16 +83,6 @@ LINE_GROUPING = 32
 
 class BudgetExhausted(Exception):
     """Raised inside the integrand wrapper when the next batch would exceed max_kpoints."""
-
-
-def smooth_step(y):
-    """C-infinity step: 0 for y <= 0, 1 for y >= 1, exp(-1/y)/(exp(-1/y) + exp(-1/(1-y)))
-    between (all derivatives vanish at both ends)."""
-    y = np.clip(np.asarray(y, float), 0.0, 1.0)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        a = np.where(y > 0, np.exp(-1.0 / np.where(y > 0, y, 1.0)), 0.0)
-        b = np.where(y < 1, np.exp(-1.0 / np.where(y < 1, 1.0 - y, 1.0)), 0.0)
-        return np.where(y >= 1, 1.0, np.where(y <= 0, 0.0, a / (a + b)))
 
 
 def _to_k(reciprocal, u1, u2):
@@ -153,8 +138,6 @@ class Partition:
 
     def _chi(self, a11, a22):
         x = (a22 - a11) / (np.abs(a11) + np.abs(a22) + self.epsilon)
-        if STEP == "compact":
-            return smooth_step((x - X_LOW) / (X_HIGH - X_LOW))
         return 0.5 * erfc(-STEEPNESS * x)
 
     def chi(self, u1, u2):
@@ -446,8 +429,6 @@ def _periodic_lines(lines, n_out, n_columns, atol):
         if ok:
             return result
         scaled = np.max(outer_error[:n_columns] / atol)
-        if DEBUG:
-            print("periodic", n, scaled, np.argmax(outer_error[:n_columns] / atol))
         slow = previous is not None and scaled > previous / PERIODIC_MIN_DECAY
         if slow and was_slow:
             return result

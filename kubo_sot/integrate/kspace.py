@@ -42,8 +42,9 @@ from .quadrature import adaptive_integrate
 # ``grading`` chooses another (factor, steps) for looser tolerances).
 GRADING_FACTOR = 2.0
 GRADING_STEPS = 10
-# Default k-point budget of one integral (integrate_kspace's max_kpoints), the same as the
-# Brillouin-zone integrators' (kubo_sot.integrate.brillouin_zone.MAX_KPOINTS).  Measured on
+# Default k-point budget of one integral (integrate_kspace's max_kpoints, and the
+# Brillouin-zone integrators', which import it; a 4-band lattice model spends it in
+# ~10-30 s on one core).  Measured on
 # one (shared) core of the development machine, for points that spend the whole budget: the
 # compiled kernel with the adaptive bookkeeping costs 0.5-4 us per k-point (2-17 s for the
 # budget), the numpy kernel ~30 us (~2 min), the green check route more; the benchmark

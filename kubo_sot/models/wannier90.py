@@ -320,6 +320,27 @@ def _seed(hr_file):
     return Path(hr_file).with_name(name[: -len("_hr.dat")])
 
 
+def _lattice_files(seed):
+    """The files read_lattice looks for, in its order: seedname_tb.dat, seedname.win."""
+    return seed.with_name(seed.name + "_tb.dat"), seed.with_name(seed.name + ".win")
+
+
+def _centres_file(seed):
+    return seed.with_name(seed.name + "_centres.xyz")
+
+
+def companion_files(hr_file):
+    """(seedname, lattice file, centres file) of ``seedname_hr.dat``: the files that
+    :func:`hr_file_fields` reads when lattice_vectors / orbital_positions are not given
+    (each None where none exists; seedname None when the file is not named *_hr.dat)."""
+    seed = _seed(hr_file)
+    if seed is None:
+        return None, None, None
+    lattice = next((f for f in _lattice_files(seed) if f.is_file()), None)
+    centres = _centres_file(seed)
+    return seed, lattice, centres if centres.is_file() else None
+
+
 def _planar(path, cell):
     """The (x, y) parts of a1, a2 (nm) after checking a1, a2 in the xy plane, a3 along z."""
     scale = float(np.max(np.linalg.norm(cell, axis=1)))
@@ -365,8 +386,7 @@ def read_lattice(seedname):
     ParameterError
         Naming both files if neither exists, or the file and line of a malformed block.
     """
-    seed = Path(seedname)
-    tb, win = seed.with_name(seed.name + "_tb.dat"), seed.with_name(seed.name + ".win")
+    tb, win = _lattice_files(Path(seedname))
     if tb.is_file():
         lines = tb.read_text().splitlines()
         return _planar(tb, ANGSTROM_NM * _three_vectors(tb, lines, 1, "a lattice vector"))
@@ -403,8 +423,7 @@ def read_centres(seedname, num_wann=None):
     -------
     (num_wann, 2) float array in nm, or None when the file does not exist.
     """
-    seed = Path(seedname)
-    path = seed.with_name(seed.name + "_centres.xyz")
+    path = _centres_file(Path(seedname))
     if not path.is_file():
         return None
     lines = path.read_text().splitlines()
@@ -465,4 +484,4 @@ def hr_file_fields(hr_file, *, lattice_vectors=None, orbital_positions=None,
 
 
 __all__ = ["read_hr", "write_hr", "write_model_hr", "read_lattice", "read_centres",
-           "hr_file_fields"]
+           "companion_files", "hr_file_fields"]

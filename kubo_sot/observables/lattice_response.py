@@ -14,8 +14,7 @@ I(a) and I(b) are reported together as for the continuum model.
 import numpy as np
 
 from .._parallel import single_blas_thread
-from ..constants import (BOLTZMANN_EV_PER_K, CONDUCTIVITY_FACTOR_E2_OVER_H,
-                         SPIN_DENSITY_FACTOR_PER_V_NM)
+from ..constants import BOLTZMANN_EV_PER_K, SPIN_DENSITY_FACTOR_PER_V_NM
 from ..integrate.brillouin_zone import integrate_brillouin_zone
 from ..integrate.brillouin_zone_lines import integrate_brillouin_zone_iterated
 from ..kernels.energy_integrals import EnergyIntegrals
@@ -28,13 +27,13 @@ from ..models.base import spin_matrices
 # The tolerance rules of the polar engine, shared: SCALE_FLOOR (an element below it
 # counts as zero), VANISHING_FRACTION (a tensor that vanishes by symmetry is resolved
 # to rtol times this fraction of its Int |integrand|) and CANCELLATION_FLOOR (rounding).
-from .packed_integral import CANCELLATION_FLOOR, SCALE_FLOOR, VANISHING_FRACTION
+from .packed_integral import (_SIGMA_SEA, _SIGMA_SURFACE, CANCELLATION_FLOOR, SCALE_FLOOR,
+                              VANISHING_FRACTION, conductivity_tensor)
 from .results import BandData, LinearResponse, TensorResponse
 
-# Packed layout (44 components): sigma I (a + b) and II (2 x 2 each), then spin density
-# and torkance, I(a), I(b), II (3 x 2 each).
-_SIGMA_SURFACE = slice(0, 4)
-_SIGMA_SEA = slice(4, 8)
+# Packed layout (44 components): sigma I (a + b) and II (2 x 2 each, the first 8 as in
+# packed_integral, whose _SIGMA_SURFACE and _SIGMA_SEA they are), then spin density and
+# torkance, I(a), I(b), II (3 x 2 each).
 _CHI = (slice(8, 14), slice(14, 20), slice(20, 26))
 _TORQUE = (slice(26, 32), slice(32, 38), slice(38, 44))
 N_COMPONENTS = 44
@@ -188,12 +187,8 @@ def assemble(model, result, fermi_energy, gamma, temperature, rtol, route, schem
     """LinearResponse from the packed (44,) integral."""
     from .. import __version__
     est, err = result.estimate, result.error
-    fc, fs = CONDUCTIVITY_FACTOR_E2_OVER_H, SPIN_DENSITY_FACTOR_PER_V_NM
-    sig_surface = fc * est[_SIGMA_SURFACE].reshape(2, 2)
-    sig_sea = fc * est[_SIGMA_SEA].reshape(2, 2)
-    sig_err = fc * (err[_SIGMA_SURFACE] + err[_SIGMA_SEA]).reshape(2, 2)
-    conductivity = TensorResponse("conductivity", "e^2/h", sig_surface + sig_sea,
-                                  sig_surface, sig_sea, sig_err)
+    fs = SPIN_DENSITY_FACTOR_PER_V_NM
+    conductivity = conductivity_tensor(est, err)
 
     def tensor(name, unit, parts):
         a, b, sea = (fs * est[p].reshape(3, 2) for p in parts)

@@ -209,17 +209,23 @@ def _report_convergence(result, tolerance, rtol, partial=None):
     warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
 
+def conductivity_tensor(estimate, error):
+    """sigma (e^2/h) with its Fermi-surface and Fermi-sea parts and error from a packed
+    integral whose first 8 components are sigma I(a) + I(b) and II (this module's layout
+    and the lattice one of :mod:`kubo_sot.observables.lattice_response`)."""
+    fc = CONDUCTIVITY_FACTOR_E2_OVER_H
+    surface = fc * estimate[_SIGMA_SURFACE].reshape(2, 2)
+    sea = fc * estimate[_SIGMA_SEA].reshape(2, 2)
+    err = fc * (error[_SIGMA_SURFACE] + error[_SIGMA_SEA]).reshape(2, 2)
+    return TensorResponse("conductivity", "e^2/h", surface + sea, surface, sea, err)
+
+
 def _assemble(model, result, exchange, magnetization, mu, gamma, temperature, rtol, route,
               bands=None):
     from .. import __version__
     est, err = result.estimate, result.error
     fs = SPIN_DENSITY_FACTOR_PER_V_NM
-    fc = CONDUCTIVITY_FACTOR_E2_OVER_H
-    sig_surface = fc * est[_SIGMA_SURFACE].reshape(2, 2)
-    sig_sea = fc * est[_SIGMA_SEA].reshape(2, 2)
-    sig_err = fc * (err[_SIGMA_SURFACE] + err[_SIGMA_SEA]).reshape(2, 2)
-    conductivity = TensorResponse("conductivity", "e^2/h", sig_surface + sig_sea,
-                                  sig_surface, sig_sea, sig_err)
+    conductivity = conductivity_tensor(est, err)
     chi_a = fs * est[_CHI_A].reshape(3, 2)
     chi_b = fs * est[_CHI_B].reshape(3, 2)
     chi_sea = fs * est[_CHI_SEA].reshape(3, 2)

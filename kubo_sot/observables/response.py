@@ -29,6 +29,7 @@ RTOL_RANGE = (0.0, 0.1)
 # Smallest k-point budget accepted (the initial mesh of one anisotropic point is ~1e4).
 MIN_KPOINTS = 1000
 
+
 def _grading(rtol):
     """(factor, steps) of the initial radial grading for rtol (kspace.integrate_kspace):
     the default, factor 2 out to 512 widths, costs least at rtol <= 1e-5; coarser ones,
@@ -63,13 +64,8 @@ def validate_response_arguments(model, fermi_energy, broadening, temperature, rt
                             high_open=True)
     _checks.choice("route", route, ROUTES)
     _checks.choice("kernel", kernel, KERNELS)
-    if isinstance(n_jobs, (bool, np.bool_)) or not (
-            isinstance(n_jobs, (int, np.integer)) and (n_jobs >= 1 or n_jobs == -1)):
-        raise ParameterError(f"n_jobs = {n_jobs!r} must be a positive integer or -1 (all cores)")
-    if isinstance(max_kpoints, (bool, np.bool_)) or not (
-            isinstance(max_kpoints, (int, np.integer)) and max_kpoints >= MIN_KPOINTS):
-        raise ParameterError(f"max_kpoints = {max_kpoints!r} (k-point budget) must be an "
-                             f"integer in [{MIN_KPOINTS}, inf)")
+    _checks.n_jobs(n_jobs)
+    _checks.integer("max_kpoints", max_kpoints, MIN_KPOINTS, "k-point budget")
     bottom = model.band_bottom()
     if mu < bottom:
         raise ParameterError(

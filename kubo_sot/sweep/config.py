@@ -152,6 +152,26 @@ def _model_setting(path, key, value):
     return [[_number("model", key, v) for v in row] for row in value]
 
 
+def _check_keys(path, section, table):
+    bad = sorted(set(table) - SECTIONS[section])
+    if bad:
+        raise ParameterError(f"{path}: unknown key(s) {bad} in [{section}]; allowed "
+                             f"{sorted(SECTIONS[section])}")
+
+
+def _base_value(path, section, key, value):
+    """A [model] or [response] value as a base parameter, of the TOML type it takes."""
+    if section == "model" and key in TIGHT_BINDING_KEYS:
+        return _model_setting(path, key, value)
+    if key in ("disorder", "vertex_corrections"):
+        return value  # checked with the point (choice / bool)
+    if key in ("magnetization", "field_direction"):
+        if not isinstance(value, list):
+            raise ParameterError(f"[{section}] {key} = {value!r} must be a list")
+        return [_number(section, key, v) for v in value]
+    return _number(section, key, value)
+
+
 def load_config(path):
     """(base, grid, quantities) from a TOML file, fully validated (the ``[cluster]``
     section apart: :func:`load_cluster_section`)."""
@@ -159,24 +179,11 @@ def load_config(path):
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise ParameterError(f"{path}: unknown section(s) {unknown}; allowed {sorted(SECTIONS)}")
-    for section, keys in SECTIONS.items():
-        bad = sorted(set(data.get(section, {})) - keys)
-        if bad:
-            raise ParameterError(f"{path}: unknown key(s) {bad} in [{section}]; allowed "
-                                 f"{sorted(keys)}")
-    base = {}
-    for section in ("model", "response"):
-        for key, value in data.get(section, {}).items():
-            if section == "model" and key in TIGHT_BINDING_KEYS:
-                base[key] = _model_setting(path, key, value)
-            elif key in ("disorder", "vertex_corrections"):
-                base[key] = value  # checked with the point (choice / bool)
-            elif key in ("magnetization", "field_direction"):
-                if not isinstance(value, list):
-                    raise ParameterError(f"[{section}] {key} = {value!r} must be a list")
-                base[key] = [_number(section, key, v) for v in value]
-            else:
-                base[key] = _number(section, key, value)
+    for section in SECTIONS:
+        _check_keys(path, section, data.get(section, {}))
+    base = {key: _base_value(path, section, key, value)
+            for section in ("model", "response")
+            for key, value in data.get(section, {}).items()}
     grid = {key: _axis(key, value) for key, value in data.get("grid", {}).items()}
     if not grid:
         raise ParameterError(f"{path}: [grid] is missing or empty: sweep at least one of "
@@ -195,18 +202,5 @@ def load_model_section(path):
         raise ParameterError(f"{path}: no [model] table (give the tight-binding model as "
                              "in a sweep's configuration: factory = 'package.module:function' "
                              "or hr_file = ...)")
-    bad = sorted(set(section) - SECTIONS["model"])
-    if bad:
-        raise ParameterError(f"{path}: unknown key(s) {bad} in [model]; allowed "
-                             f"{sorted(SECTIONS['model'])}")
-    base = {}
-    for key, value in section.items():
-        if key in TIGHT_BINDING_KEYS:
-            base[key] = _model_setting(path, key, value)
-        elif key == "magnetization":
-            if not isinstance(value, list):
-                raise ParameterError(f"[model] {key} = {value!r} must be a list")
-            base[key] = [_number("model", key, v) for v in value]
-        else:
-            base[key] = _number("model", key, value)
-    return base
+    _check_keys(path, "model", section)
+    return {key: _base_value(path, "model", key, value) for key, value in section.items()}

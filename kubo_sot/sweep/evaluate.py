@@ -1,6 +1,5 @@
 """One sweep point: model + linear response -> a flat, JSON-able record of numbers."""
 
-
 import numpy as np
 
 from ..errors import ParameterError
@@ -55,23 +54,27 @@ def check_point(spec, model_factory=None):
 def check_resolution(specs, model_factory=None):
     """Raise ParameterError before a sweep starts if a point's broadening is below what
     double precision resolves at its rtol
-    (:func:`kubo_sot.observables.response.check_resolvable`), checked at the lowest and
-    highest Fermi energy of each group of points equal but for it (a check costs ~3 ms;
-    a grid of 1e4 energies costs 2)."""
+    (:func:`kubo_sot.observables.response.check_resolvable`, continuum models only),
+    checked at the lowest and highest Fermi energy of each group of points equal but for
+    it (a check costs ~3 ms; a grid of 1e4 energies costs 2)."""
     groups = {}
     for spec in specs:
-        key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
-        groups.setdefault(key, []).append(spec)
+        if "model" not in spec:  # a lattice model's integrator has its own budget
+            groups.setdefault(_group_key(spec), []).append(spec)
     for members in groups.values():
-        for spec in {id(s): s for s in (min(members, key=lambda s: s["fermi_energy"]),
-                                        max(members, key=lambda s: s["fermi_energy"]))
-                     }.values():
+        members = sorted(members, key=lambda s: s["fermi_energy"])
+        for spec in members[:1] + members[1:][-1:]:
             model = build_model(spec, model_factory)
             _, gamma, temperature, rtol = validate_response_arguments(
                 model, spec["fermi_energy"], _broadening(spec), spec["temperature"],
                 spec["rtol"], "eigenbasis", 1)
             check_resolvable(model, spec["fermi_energy"], gamma,
                              BOLTZMANN_EV_PER_K * temperature, rtol)
+
+
+def _group_key(spec):
+    """What points equal but for the Fermi energy share."""
+    return tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
 
 
 def evaluate_point(spec, model_factory=None):
@@ -120,7 +123,7 @@ def fermi_energy_groups(indices, specs, model_factory=None):
     groups, tasks = {}, []
     for i in indices:
         spec = specs[i]
-        key = tuple(sorted((k, repr(v)) for k, v in spec.items() if k != "fermi_energy"))
+        key = _group_key(spec)
         if key not in groups:  # whether a sweep applies: once per group, not per point
             sweepable = (model_factory is None and "model" not in spec
                          and spec["disorder"] == "constant_gamma"

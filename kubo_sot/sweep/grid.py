@@ -108,30 +108,37 @@ def point_spec(base, overrides):
     if _model_kind(base, overrides) != "rashba":
         return _tight_binding_point_spec(base, overrides)
     p = {**DEFAULTS, **base, **overrides}
-    for name in ("alpha", "exchange", "mass", "fermi_energy", "broadening", "temperature",
-                 "rtol", *ANGLE_RANGES):
+    common = _common_settings(p, base, ("alpha", "exchange", "mass"), ("alpha", "exchange"))
+    if not isinstance(p["vertex_corrections"], bool):
+        raise ParameterError(f"vertex_corrections = {p['vertex_corrections']!r} must be true "
+                             "or false")
+    return {**common, "vertex_corrections": p["vertex_corrections"],
+            "alpha": float(p["alpha"]), "exchange": float(p["exchange"]),
+            "mass": float(p["mass"])}
+
+
+def _common_settings(p, base, model_scalars, required):
+    """The entries every point spec has, from the merged parameters ``p`` (converted in
+    place): the model's scalars ``model_scalars`` and the response's checked as numbers,
+    the field direction, M (from the angles where they are swept), the ``required`` model
+    parameters and the response's present, the disorder model one of DISORDER_MODELS."""
+    for name in (*model_scalars, "fermi_energy", "broadening", "temperature", "rtol",
+                 *ANGLE_RANGES):
         if name in p:
             p[name] = _scalar(name, name, p[name])
     p["field_direction"] = _vector("field_direction", p["field_direction"], (2, 3))
     _magnetization(p, base)
-    missing = [k for k in ("alpha", "exchange", "fermi_energy", "broadening",
-                           "magnetization") if k not in p]
+    missing = [k for k in (*required, "fermi_energy", "broadening", "magnetization")
+               if k not in p]
     if missing:
         raise ParameterError(f"parameters {missing} are neither in the base parameters nor "
                              "in the grid")
     _checks.choice("disorder", p["disorder"], DISORDER_MODELS)
-    if not isinstance(p["vertex_corrections"], bool):
-        raise ParameterError(f"vertex_corrections = {p['vertex_corrections']!r} must be true "
-                             "or false")
-    return {
-        "disorder": p["disorder"], "vertex_corrections": p["vertex_corrections"],
-        "alpha": float(p["alpha"]), "exchange": float(p["exchange"]),
-        "mass": float(p["mass"]),
-        "magnetization": [float(x) for x in p["magnetization"]],
-        "fermi_energy": float(p["fermi_energy"]), "broadening": float(p["broadening"]),
-        "temperature": float(p["temperature"]), "rtol": float(p["rtol"]),
-        "field_direction": [float(x) for x in p["field_direction"]],
-    }
+    return {"disorder": p["disorder"],
+            "magnetization": [float(x) for x in p["magnetization"]],
+            "fermi_energy": float(p["fermi_energy"]), "broadening": float(p["broadening"]),
+            "temperature": float(p["temperature"]), "rtol": float(p["rtol"]),
+            "field_direction": [float(x) for x in p["field_direction"]]}
 
 
 def _model_kind(base, overrides):
@@ -192,17 +199,7 @@ def _tight_binding_point_spec(base, overrides):
     is its M."""
     p = {**DEFAULTS, **base, **overrides}
     del p["mass"]  # the Rashba model's default, no parameter of this model
-    for name in ("exchange", "fermi_energy", "broadening", "temperature", "rtol",
-                 *ANGLE_RANGES):
-        if name in p:
-            p[name] = _scalar(name, name, p[name])
-    p["field_direction"] = _vector("field_direction", p["field_direction"], (2, 3))
-    _magnetization(p, base)
-    missing = [k for k in ("fermi_energy", "broadening", "magnetization") if k not in p]
-    if missing:
-        raise ParameterError(f"parameters {missing} are neither in the base parameters nor "
-                             "in the grid")
-    _checks.choice("disorder", p["disorder"], DISORDER_MODELS)
+    common = _common_settings(p, base, ("exchange",), ())
     if p["disorder"] != "constant_gamma":
         raise ParameterError(f"disorder = {p['disorder']!r}: a tight-binding model takes "
                              "disorder = 'constant_gamma' only (the white-noise Born "
@@ -210,14 +207,7 @@ def _tight_binding_point_spec(base, overrides):
     if p["vertex_corrections"] is not False:
         raise ParameterError(f"vertex_corrections = {p['vertex_corrections']!r}: a "
                              "tight-binding model takes false only (constant Gamma)")
-    return {
-        "disorder": p["disorder"], "vertex_corrections": False,
-        "model": tight_binding_model_spec(p),
-        "magnetization": [float(x) for x in p["magnetization"]],
-        "fermi_energy": float(p["fermi_energy"]), "broadening": float(p["broadening"]),
-        "temperature": float(p["temperature"]), "rtol": float(p["rtol"]),
-        "field_direction": [float(x) for x in p["field_direction"]],
-    }
+    return {**common, "vertex_corrections": False, "model": tight_binding_model_spec(p)}
 
 
 #: Largest number of points of one sweep, and the memory it may take: each point holds

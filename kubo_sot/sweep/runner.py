@@ -6,8 +6,7 @@ import threading
 import time
 import warnings
 
-import numpy as np
-
+from .. import _checks
 from .._parallel import interleaved_chunks
 from ..errors import ParameterError, StoreWarning
 from .dataset import to_dataset
@@ -131,14 +130,6 @@ def _watch_parent(parent):
     _watchdog.start()
 
 
-def _check_n_jobs(n_jobs):
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (
-            n_jobs >= 1 or n_jobs == -1):
-        raise ParameterError(f"n_jobs = {n_jobs!r} must be a positive integer (number of "
-                             "worker processes) or -1 (all cores)")
-    return int(n_jobs)
-
-
 def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="serial",
           n_jobs=1, client=None, scheduler=None, store=None, model_factory=None,
           progress=False, share_kpoints=True, **unknown):
@@ -222,7 +213,7 @@ def sweep(base, grid=None, *, points=None, quantities=QUANTITIES, backend="seria
         raise ParameterError(f"quantities = {list(quantities)}: allowed {list(QUANTITIES)}")
     if backend not in BACKENDS:
         raise ParameterError(f"backend = {backend!r} is not one of {list(BACKENDS)}")
-    n_jobs = _check_n_jobs(n_jobs)
+    n_jobs = _checks.n_jobs(n_jobs)
     for name, flag in (("progress", progress), ("share_kpoints", share_kpoints)):
         if not isinstance(flag, bool):
             raise ParameterError(f"{name} = {flag!r} must be True or False")

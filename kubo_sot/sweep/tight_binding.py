@@ -25,12 +25,12 @@ import importlib
 import json
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 
 from .. import _checks
 from ..errors import ParameterError
+from ..models.wannier90 import companion_files
 
 SPIN_ORDERINGS = ("interleaved", "blocks")
 _FACTORY_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
@@ -99,20 +99,20 @@ def model_spec(p):
             "lattice_vectors": lattice, "orbital_positions": positions,
             "lattice_file": None, "lattice_file_sha256": None,
             "centres_file": None, "centres_file_sha256": None}
-    seed = _seed(hr_file)
+    seed, lattice_file, centres_file = companion_files(hr_file)
     if lattice is None:
         if seed is None:
             raise ParameterError(f"lattice_vectors not given and hr_file = '{hr_file}' is "
                                  "not named seedname_hr.dat, so no seedname_tb.dat or "
                                  "seedname.win can be found: give lattice_vectors (nm)")
-        found = [f for f in (f"{seed}_tb.dat", f"{seed}.win") if os.path.isfile(f)]
-        if not found:
+        if lattice_file is None:
             raise ParameterError(f"lattice_vectors not given and neither {seed}_tb.dat nor "
                                  f"{seed}.win exists: give lattice_vectors (nm)")
-        spec["lattice_file"], spec["lattice_file_sha256"] = found[0], file_sha256(found[0])
-    if positions is None and seed is not None and os.path.isfile(f"{seed}_centres.xyz"):
-        centres = f"{seed}_centres.xyz"
-        spec["centres_file"], spec["centres_file_sha256"] = centres, file_sha256(centres)
+        spec["lattice_file"] = str(lattice_file)
+        spec["lattice_file_sha256"] = file_sha256(lattice_file)
+    if positions is None and centres_file is not None:
+        spec["centres_file"] = str(centres_file)
+        spec["centres_file_sha256"] = file_sha256(centres_file)
     return spec
 
 
@@ -126,14 +126,6 @@ def _matrix(name, value, rows, layout):
         raise ParameterError(f"{name} = {value!r} must be {layout} in nm")
     return [[_checks.finite_scalar(f"{name}[{i}][{j}]", x, "nm") for j, x in enumerate(row)]
             for i, row in enumerate(value)]
-
-
-def _seed(hr_file):
-    """seedname (as a path string) of seedname_hr.dat, or None (the rule of
-    :meth:`kubo_sot.TightBindingModel.from_wannier90`)."""
-    name = Path(hr_file).name
-    return str(Path(hr_file).with_name(name[:-len("_hr.dat")])) \
-        if name.endswith("_hr.dat") else None
 
 
 def file_sha256(path):
