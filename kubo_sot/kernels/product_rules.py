@@ -48,7 +48,10 @@ def legendre_q(w, order):
         # Start where rho^-(2 (n - order)) < 1e-17, from Q_(n+1) = 0, Q_n = 1, normalize by Q_0.
         n = order + int(np.ceil(17.0 / np.log10(RHO_FORWARD**2)))
         upper, current = np.zeros_like(wf), np.ones_like(wf)
-        tail = np.empty((order + 1,) + wf.shape, complex)
+        # Zeros, not np.empty: the rescaling below divides every row of tail, also the rows
+        # the recursion has not reached yet (np.empty's garbage can be nan or inf and made
+        # runs fail at random under -W error); those rows are overwritten when reached.
+        tail = np.zeros((order + 1,) + wf.shape, complex)
         for j in range(n, 0, -1):  # Q_(j-1) = ((2 j + 1) w Q_j - (j + 1) Q_(j+1)) / j
             lower = ((2 * j + 1) * wf * current - (j + 1) * upper) / j
             upper, current = current, lower
